@@ -230,6 +230,27 @@ func (p *Pool) Status() []NodeStatus {
 	return out
 }
 
+// Free counts the calls the named pool could take now: free slots on its nodes that are
+// up (a node without a cap counts as a large number). Calls-per-second limits are not
+// included; Originate enforces them.
+func (p *Pool) Free(pool string) int {
+	const uncapped = 1 << 20
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	free := 0
+	for _, n := range p.nodes {
+		if !slices.Contains(n.cfg.Pools, pool) || !n.drv.Up() {
+			continue
+		}
+		if n.cfg.MaxCalls == 0 {
+			free += uncapped
+		} else {
+			free += max(n.cfg.MaxCalls-n.active, 0)
+		}
+	}
+	return free
+}
+
 // AnyUp reports whether at least one node is connected.
 func (p *Pool) AnyUp() bool {
 	p.mu.Lock()

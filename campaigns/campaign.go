@@ -1,0 +1,125 @@
+package campaigns
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Dial modes.
+const (
+	ModeBroadcast = "broadcast"
+)
+
+// Campaign states.
+const (
+	StateDraft     = "draft"
+	StateRunning   = "running"
+	StatePaused    = "paused"
+	StateStopped   = "stopped"
+	StateCompleted = "completed"
+)
+
+// Lead statuses: pending and dialing are open; the others are final.
+const (
+	LeadPending   = "pending"
+	LeadDialing   = "dialing"
+	LeadAnswered  = "answered"
+	LeadExhausted = "exhausted"
+	LeadInvalid   = "invalid"
+)
+
+// Campaign is one dialing job and its limits.
+type Campaign struct {
+	ID                 int64     `db:"id" json:"id"`
+	Name               string    `db:"name" json:"name"`
+	DialMode           string    `db:"dial_mode" json:"dial_mode"`
+	State              string    `db:"state" json:"state"`
+	MaxConcurrent      int       `db:"max_concurrent" json:"max_concurrent"`
+	CallsPerSecond     float64   `db:"calls_per_second" json:"calls_per_second"`
+	MaxAttempts        int       `db:"max_attempts" json:"max_attempts"`
+	RetryAfterSeconds  int       `db:"retry_after_seconds" json:"retry_after_seconds"`
+	RingTimeoutSeconds int       `db:"ring_timeout_seconds" json:"ring_timeout_seconds"`
+	MediaPool          string    `db:"media_pool" json:"media_pool"`
+	Prompt             string    `db:"prompt" json:"prompt"`
+	CallerID           string    `db:"caller_id" json:"caller_id"`
+	CreatedAt          time.Time `db:"created_at" json:"created_at"`
+	UpdatedAt          time.Time `db:"updated_at" json:"updated_at"`
+}
+
+// Errors the API maps to HTTP statuses.
+var (
+	ErrNotFound = errors.New("not found")
+	ErrConflict = errors.New("conflict")
+)
+
+// ValidationError lists what is wrong with a request, field by field.
+type ValidationError struct {
+	Problems []string
+}
+
+func (e *ValidationError) Error() string { return "invalid: " + strings.Join(e.Problems, "; ") }
+
+// Normalize fills defaults and validates a new campaign.
+func (c *Campaign) Normalize() error {
+	var p []string
+	c.Name = strings.TrimSpace(c.Name)
+	if c.Name == "" {
+		p = append(p, "name: required")
+	}
+	if c.DialMode == "" {
+		c.DialMode = ModeBroadcast
+	}
+	if c.DialMode != ModeBroadcast {
+		p = append(p, fmt.Sprintf("dial_mode: %q is not supported (broadcast)", c.DialMode))
+	}
+	if c.MaxConcurrent <= 0 {
+		p = append(p, "max_concurrent: must be > 0")
+	}
+	if c.CallsPerSecond <= 0 {
+		p = append(p, "calls_per_second: must be > 0")
+	}
+	if c.MaxAttempts <= 0 {
+		p = append(p, "max_attempts: must be > 0")
+	}
+	if c.RetryAfterSeconds < 0 {
+		p = append(p, "retry_after_seconds: must be >= 0")
+	}
+	if c.RingTimeoutSeconds == 0 {
+		c.RingTimeoutSeconds = 30
+	}
+	if c.RingTimeoutSeconds < 0 || c.RingTimeoutSeconds > 300 {
+		p = append(p, "ring_timeout_seconds: must be within 1..300")
+	}
+	if c.MediaPool == "" {
+		c.MediaPool = "default"
+	}
+	if len(p) > 0 {
+		return &ValidationError{Problems: p}
+	}
+	return nil
+}
+
+// transition returns the state an action leads to from the current state.
+func transition(state, action string) (string, error) {
+	allowed := map[string][]string{
+		"start": {StateDraft, StatePaused, StateStopped},
+		"pause": {StateRunning},
+		"stop":  {StateDraft, StateRunning, StatePaused},
+	}
+	to := map[string]string{"start": StateRunning, "pause": StatePaused, "stop": StateStopped}
+	from, ok := allowed[action]
+	if !ok {
+		return "", fmt.Errorf("unknown action %q: %w", action, ErrNotFound)
+	}
+	for _, s := range from {
+		if s == state {
+			return to[action], nil
+		}
+	}
+	if state == to[action] {
+		return state, nil // idempotent
+	}
+	return "", fmt.Errorf("cannot %s a campaign that is %s: %w", action, state, ErrConflict)
+}

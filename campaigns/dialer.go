@@ -1,0 +1,203 @@
+package campaigns
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/callplane/callplane/media"
+)
+
+// Config tunes the dialer. Zero values take the defaults in the comments.
+type Config struct {
+	// Owner identifies this controller on leases and attempts (default "callplane").
+	Owner string
+	// Tick is the engine loop period (default 100ms).
+	Tick time.Duration
+	// Recheck is how often an engine reloads its campaign, checks its lock and re-verifies
+	// calls it is unsure of (default 1s).
+	Recheck time.Duration
+	// TimeScale divides campaign retry delays; demo mode speeds time up (default 1).
+	TimeScale float64
+	// LostGrace: an open attempt found after a restart is declared lost only when no node
+	// has its call and it is older than this (default 15s).
+	LostGrace time.Duration
+	// MaxCallAge: a call open this long is checked against the nodes again (default 1h).
+	MaxCallAge time.Duration
+	// DrainTimeout bounds how long shutdown waits for in-flight calls (default 20s).
+	DrainTimeout time.Duration
+	// DefaultPrompt is played to answered broadcast calls whose campaign names none.
+	DefaultPrompt string
+}
+
+func (c *Config) defaults() {
+	if c.Owner == "" {
+		c.Owner = "callplane"
+	}
+	if c.Tick <= 0 {
+		c.Tick = 100 * time.Millisecond
+	}
+	if c.Recheck <= 0 {
+		c.Recheck = time.Second
+	}
+	if c.TimeScale <= 0 {
+		c.TimeScale = 1
+	}
+	if c.LostGrace <= 0 {
+		c.LostGrace = 15 * time.Second
+	}
+	if c.MaxCallAge <= 0 {
+		c.MaxCallAge = time.Hour
+	}
+	if c.DrainTimeout <= 0 {
+		c.DrainTimeout = 20 * time.Second
+	}
+}
+
+// Dialer runs the engines of the running campaigns and routes node events to them.
+type Dialer struct {
+	cfg     Config
+	store   *Store
+	db      *sqlx.DB
+	pool    *media.Pool
+	clock   media.Clock
+	log     *slog.Logger
+	metrics *Metrics
+
+	mu      sync.Mutex
+	engines map[int64]*engine
+	routes  map[string]*engine
+	orphans map[string]*orphan
+	wg      sync.WaitGroup
+}
+
+// orphan holds events of a call no engine has claimed yet: after a restart a node may
+// report a call before the engine that adopts it has started.
+type orphan struct {
+	since  time.Time
+	events []media.Event
+}
+
+const orphanTTL = 2 * time.Minute
+
+// NewDialer wires a dialer; Run starts it.
+func NewDialer(cfg Config, db *sqlx.DB, pool *media.Pool, clock media.Clock, log *slog.Logger, m *Metrics) *Dialer {
+	cfg.defaults()
+	if m == nil {
+		m = NewMetrics(nil)
+	}
+	return &Dialer{
+		cfg: cfg, store: NewStore(db), db: db, pool: pool, clock: clock, log: log, metrics: m,
+		engines: map[int64]*engine{}, routes: map[string]*engine{}, orphans: map[string]*orphan{},
+	}
+}
+
+// Run routes the pool's events and keeps one engine per running campaign until ctx ends;
+// then engines stop dialing, wait up to DrainTimeout for their calls, and Run returns.
+// The pool's Events must stay open until Run returns.
+func (d *Dialer) Run(ctx context.Context) {
+	stop := make(chan struct{})
+	routed := make(chan struct{})
+	go func() {
+		defer close(routed)
+		for {
+			select {
+			case ev, ok := <-d.pool.Events():
+				if !ok {
+					return
+				}
+				d.route(ev)
+			case <-stop:
+				return
+			}
+		}
+	}()
+	t := time.NewTicker(500 * time.Millisecond)
+	defer t.Stop()
+	for d.sync(ctx); ctx.Err() == nil; {
+		select {
+		case <-ctx.Done():
+		case <-t.C:
+			d.sync(ctx)
+		}
+	}
+	d.wg.Wait() // engines drain their calls, with events still routed to them
+	close(stop)
+	<-routed
+}
+
+// sync starts an engine for each running campaign that has none and prunes old orphans.
+func (d *Dialer) sync(ctx context.Context) {
+	cs, err := d.store.RunningCampaigns(ctx)
+	if err != nil {
+		if ctx.Err() == nil {
+			d.log.Warn("list running campaigns", "err", err)
+		}
+		return
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, c := range cs {
+		if d.engines[c.ID] != nil {
+			continue
+		}
+		e := newEngine(d, c)
+		d.engines[c.ID] = e
+		d.wg.Add(1)
+		go func() {
+			defer d.wg.Done()
+			e.run(ctx)
+			d.mu.Lock()
+			delete(d.engines, e.id)
+			d.mu.Unlock()
+		}()
+	}
+	now := d.clock.Now()
+	for id, o := range d.orphans {
+		if now.Sub(o.since) > orphanTTL {
+			delete(d.orphans, id)
+		}
+	}
+}
+
+func (d *Dialer) route(ev media.Event) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if e := d.routes[ev.CallID]; e != nil {
+		e.inbox.push(ev)
+		return
+	}
+	o := d.orphans[ev.CallID]
+	if o == nil {
+		o = &orphan{since: d.clock.Now()}
+		d.orphans[ev.CallID] = o
+	}
+	o.events = append(o.events, ev)
+}
+
+// claim routes a call's events to e, handing over any that arrived first.
+func (d *Dialer) claim(callID string, e *engine) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.routes[callID] = e
+	if o := d.orphans[callID]; o != nil {
+		e.inbox.push(o.events...)
+		delete(d.orphans, callID)
+	}
+}
+
+func (d *Dialer) release(callID string) {
+	d.mu.Lock()
+	delete(d.routes, callID)
+	d.mu.Unlock()
+}
+
+// engineCount is the number of engines running in this dialer.
+func (d *Dialer) engineCount() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return len(d.engines)
+}

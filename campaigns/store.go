@@ -1,0 +1,421 @@
+package campaigns
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+
+	"github.com/callplane/callplane/crm"
+	"github.com/callplane/callplane/media"
+)
+
+// Store is the campaigns package's SQL access.
+type Store struct {
+	db *sqlx.DB
+}
+
+// NewStore wraps a database handle.
+func NewStore(db *sqlx.DB) *Store { return &Store{db: db} }
+
+const notifyChannel = "callplane_campaigns"
+
+// CreateCampaign validates and stores a new campaign in the draft state.
+func (s *Store) CreateCampaign(ctx context.Context, c Campaign, now time.Time) (Campaign, error) {
+	if err := c.Normalize(); err != nil {
+		return Campaign{}, err
+	}
+	c.State, c.CreatedAt, c.UpdatedAt = StateDraft, now, now
+	err := s.db.GetContext(ctx, &c.ID, `
+		INSERT INTO campaigns (name, dial_mode, state, max_concurrent, calls_per_second, max_attempts,
+			retry_after_seconds, ring_timeout_seconds, media_pool, prompt, caller_id, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) RETURNING id`,
+		c.Name, c.DialMode, c.State, c.MaxConcurrent, c.CallsPerSecond, c.MaxAttempts,
+		c.RetryAfterSeconds, c.RingTimeoutSeconds, c.MediaPool, c.Prompt, c.CallerID, now)
+	if err != nil {
+		return Campaign{}, fmt.Errorf("create campaign: %w", err)
+	}
+	return c, nil
+}
+
+// Campaign loads one campaign.
+func (s *Store) Campaign(ctx context.Context, id int64) (Campaign, error) {
+	var c Campaign
+	err := s.db.GetContext(ctx, &c, `SELECT * FROM campaigns WHERE id = $1`, id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return c, fmt.Errorf("campaign %d: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return c, fmt.Errorf("campaign %d: %w", id, err)
+	}
+	return c, nil
+}
+
+// RunningCampaigns lists the campaigns in the running state.
+func (s *Store) RunningCampaigns(ctx context.Context) ([]Campaign, error) {
+	var cs []Campaign
+	if err := s.db.SelectContext(ctx, &cs, `SELECT * FROM campaigns WHERE state = 'running' ORDER BY id`); err != nil {
+		return nil, fmt.Errorf("running campaigns: %w", err)
+	}
+	return cs, nil
+}
+
+// Act applies start, pause or stop and wakes the dialers.
+func (s *Store) Act(ctx context.Context, id int64, action string, now time.Time) (Campaign, error) {
+	var out Campaign
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		var c Campaign
+		err := tx.GetContext(ctx, &c, `SELECT * FROM campaigns WHERE id = $1 FOR UPDATE`, id)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("campaign %d: %w", id, ErrNotFound)
+		}
+		if err != nil {
+			return err
+		}
+		to, err := transition(c.State, action)
+		if err != nil {
+			return err
+		}
+		if to != c.State {
+			if _, err := tx.ExecContext(ctx, `UPDATE campaigns SET state = $2, updated_at = $3 WHERE id = $1`, id, to, now); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `SELECT pg_notify($1, $2)`, notifyChannel, fmt.Sprint(id)); err != nil {
+				return err
+			}
+			c.State, c.UpdatedAt = to, now
+		}
+		out = c
+		return nil
+	})
+	return out, err
+}
+
+// ImportResult reports what an import stored and what it refused.
+type ImportResult struct {
+	Imported int            `json:"imported"`
+	Rejected []crm.RowError `json:"rejected"`
+}
+
+// Import adds parsed rows to a campaign's list. Numbers already in the campaign are
+// rejected with the row's line (or index); the others are stored in one transaction.
+func (s *Store) Import(ctx context.Context, campaignID int64, parsed crm.ImportResult, now time.Time) (ImportResult, error) {
+	res := ImportResult{Rejected: parsed.Rejected}
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		res.Imported = 0
+		res.Rejected = parsed.Rejected
+		var state string
+		err := tx.GetContext(ctx, &state, `SELECT state FROM campaigns WHERE id = $1 FOR UPDATE`, campaignID)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("campaign %d: %w", campaignID, ErrNotFound)
+		}
+		if err != nil {
+			return err
+		}
+		if state == StateCompleted {
+			// Adding leads reopens it: the engine picks them up once it is started again.
+			if _, err := tx.ExecContext(ctx, `UPDATE campaigns SET state = 'stopped', updated_at = $2 WHERE id = $1`, campaignID, now); err != nil {
+				return err
+			}
+		}
+		phones := make([]string, len(parsed.Rows))
+		for i, r := range parsed.Rows {
+			phones[i] = r.Phone
+		}
+		var existing []string
+		if err := tx.SelectContext(ctx, &existing, `SELECT phone FROM leads WHERE campaign_id = $1 AND phone = ANY($2)`,
+			campaignID, pq.Array(phones)); err != nil {
+			return err
+		}
+		have := make(map[string]bool, len(existing))
+		for _, p := range existing {
+			have[p] = true
+		}
+		var fresh []crm.ImportRow
+		for _, r := range parsed.Rows {
+			if have[r.Phone] {
+				res.Rejected = append(res.Rejected, r.Reject("duplicate: "+r.Phone+" is already in this campaign"))
+				continue
+			}
+			fresh = append(fresh, r)
+		}
+		contacts := make([]crm.NewContact, len(fresh))
+		for i, r := range fresh {
+			contacts[i] = crm.NewContact{Phone: r.Phone, Name: r.Name, Fields: r.Fields}
+		}
+		ids, err := crm.InsertContacts(ctx, tx, contacts, now)
+		if err != nil {
+			return err
+		}
+		lines := make([]int64, len(fresh))
+		for i, r := range fresh {
+			lines[i] = int64(r.Line)
+		}
+		if _, err := tx.ExecContext(ctx, `
+			INSERT INTO leads (campaign_id, contact_id, phone, import_line, next_attempt_at, updated_at)
+			SELECT $1, c, p, nullif(l, 0), $5, $5 FROM unnest($2::bigint[], $3::text[], $4::int[]) AS t(c, p, l)`,
+			campaignID, pq.Array(ids), pq.Array(phonesOf(fresh)), pq.Array(lines), now); err != nil {
+			return fmt.Errorf("insert leads: %w", err)
+		}
+		res.Imported = len(fresh)
+		return nil
+	})
+	return res, err
+}
+
+func phonesOf(rows []crm.ImportRow) []string {
+	out := make([]string, len(rows))
+	for i, r := range rows {
+		out[i] = r.Phone
+	}
+	return out
+}
+
+// Stats summarizes a campaign. attempts = sum(outcomes) + in_progress.
+type Stats struct {
+	State             string         `json:"state"`
+	Contacts          int            `json:"contacts"`
+	Attempts          int            `json:"attempts"`
+	InProgress        int            `json:"in_progress"`
+	CompletedContacts int            `json:"completed_contacts"`
+	Outcomes          map[string]int `json:"outcomes"`
+}
+
+// Stats counts a campaign's leads, attempts and outcomes.
+func (s *Store) Stats(ctx context.Context, id int64) (Stats, error) {
+	c, err := s.Campaign(ctx, id)
+	if err != nil {
+		return Stats{}, err
+	}
+	st := Stats{State: c.State, Outcomes: map[string]int{}}
+	for _, o := range []media.Outcome{media.OutcomeAnswered, media.OutcomeNoAnswer, media.OutcomeBusy, media.OutcomeFailed} {
+		st.Outcomes[string(o)] = 0
+	}
+	err = s.db.QueryRowxContext(ctx, `
+		SELECT count(*), count(*) FILTER (WHERE status NOT IN ('pending', 'dialing'))
+		FROM leads WHERE campaign_id = $1`, id).Scan(&st.Contacts, &st.CompletedContacts)
+	if err != nil {
+		return st, fmt.Errorf("stats %d: %w", id, err)
+	}
+	rows, err := s.db.QueryxContext(ctx, `
+		SELECT coalesce(outcome, ''), count(*) FROM attempts WHERE campaign_id = $1 GROUP BY 1`, id)
+	if err != nil {
+		return st, fmt.Errorf("stats %d: %w", id, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var o string
+		var n int
+		if err := rows.Scan(&o, &n); err != nil {
+			return st, err
+		}
+		st.Attempts += n
+		if o == "" {
+			st.InProgress = n
+		} else {
+			st.Outcomes[o] = n
+		}
+	}
+	return st, rows.Err()
+}
+
+// LeadView is one lead as the API lists it.
+type LeadView struct {
+	ID          int64   `db:"id" json:"id"`
+	ContactID   int64   `db:"contact_id" json:"contact_id"`
+	Phone       string  `db:"phone" json:"phone"`
+	Name        string  `db:"name" json:"name"`
+	Status      string  `db:"status" json:"status"`
+	Attempts    int     `db:"attempts" json:"attempts"`
+	LastOutcome *string `db:"last_outcome" json:"last_outcome"`
+}
+
+// Leads pages through a campaign's leads in import order.
+func (s *Store) Leads(ctx context.Context, id int64, limit, offset int) (int, []LeadView, error) {
+	if _, err := s.Campaign(ctx, id); err != nil {
+		return 0, nil, err
+	}
+	var total int
+	if err := s.db.GetContext(ctx, &total, `SELECT count(*) FROM leads WHERE campaign_id = $1`, id); err != nil {
+		return 0, nil, err
+	}
+	out := []LeadView{}
+	err := s.db.SelectContext(ctx, &out, `
+		SELECT l.id, l.contact_id, l.phone, c.name, l.status, l.attempts, l.last_outcome
+		FROM leads l JOIN contacts c ON c.id = l.contact_id
+		WHERE l.campaign_id = $1 ORDER BY l.id LIMIT $2 OFFSET $3`, id, limit, offset)
+	return total, out, err
+}
+
+// Lease is a lead taken for one attempt; its attempt row exists (state dialing).
+type Lease struct {
+	LeadID    int64  `db:"id"`
+	ContactID int64  `db:"contact_id"`
+	Phone     string `db:"phone"`
+	AttemptNo int    `db:"attempts"`
+	CallID    string `db:"-"`
+}
+
+// LeaseLeads takes up to n due leads of a campaign and writes an attempt row for each, in
+// one transaction: after it commits, each lease may be dialed exactly once. Numbers on a
+// live call in any campaign are skipped.
+func (s *Store) LeaseLeads(ctx context.Context, campaignID int64, n int, owner string, now time.Time) ([]Lease, error) {
+	var leases []Lease
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		leases = leases[:0]
+		err := tx.SelectContext(ctx, &leases, `
+			WITH due AS (
+				SELECT l.id FROM leads l
+				WHERE l.campaign_id = $1 AND l.status = 'pending' AND l.next_attempt_at <= $2
+				  AND l.attempts < (SELECT max_attempts FROM campaigns WHERE id = $1)
+				  AND NOT EXISTS (SELECT 1 FROM attempts a WHERE a.phone = l.phone AND a.state = 'dialing')
+				ORDER BY l.next_attempt_at, l.id
+				LIMIT $3
+				FOR UPDATE OF l SKIP LOCKED)
+			UPDATE leads l SET status = 'dialing', attempts = l.attempts + 1, lease_owner = $4, updated_at = $2
+			FROM due WHERE l.id = due.id
+			RETURNING l.id, l.contact_id, l.phone, l.attempts`, campaignID, now, n, owner)
+		if err != nil {
+			return err
+		}
+		for i := range leases {
+			leases[i].CallID = uuid.NewString()
+			if _, err := tx.ExecContext(ctx, `
+				INSERT INTO attempts (call_id, campaign_id, lead_id, phone, attempt_no, controller, started_at)
+				VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+				leases[i].CallID, campaignID, leases[i].LeadID, leases[i].Phone, leases[i].AttemptNo, owner, now); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("lease leads of campaign %d: %w", campaignID, err)
+	}
+	return leases, nil
+}
+
+// Unlease undoes a lease whose call was certainly never sent to any node: the attempt row
+// is removed and the lead is due again at once, its attempt count restored.
+func (s *Store) Unlease(ctx context.Context, callID string, now time.Time) error {
+	return s.inTx(ctx, func(tx *sqlx.Tx) error {
+		var leadID int64
+		err := tx.GetContext(ctx, &leadID, `DELETE FROM attempts WHERE call_id = $1 AND state = 'dialing' RETURNING lead_id`, callID)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE leads SET status = 'pending', attempts = attempts - 1, lease_owner = NULL, updated_at = $2
+			WHERE id = $1 AND status = 'dialing'`, leadID, now)
+		return err
+	})
+}
+
+// SetAttemptNode records which node took the call.
+func (s *Store) SetAttemptNode(ctx context.Context, callID, node string) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE attempts SET node = $2 WHERE call_id = $1`, callID, node)
+	return err
+}
+
+// Result is how an attempt ended.
+type Result struct {
+	Outcome    media.Outcome
+	Cause      string
+	SIPCode    int
+	AnsweredAt *time.Time
+	Talk       time.Duration
+}
+
+// EndAttempt closes an attempt and moves its lead on: answered and invalid numbers are
+// final, max_attempts reached is exhausted, anything else is due again after retryAfter.
+// It is idempotent: an attempt already ended is left as it is.
+func (s *Store) EndAttempt(ctx context.Context, callID string, r Result, retryAfter time.Duration, now time.Time) error {
+	return s.inTx(ctx, func(tx *sqlx.Tx) error {
+		var leadID int64
+		err := tx.GetContext(ctx, &leadID, `
+			UPDATE attempts SET state = 'ended', outcome = $2, cause = $3, sip_code = nullif($4, 0),
+				answered_at = $5, ended_at = $6, talk_ms = $7
+			WHERE call_id = $1 AND state = 'dialing' RETURNING lead_id`,
+			callID, string(r.Outcome), r.Cause, r.SIPCode, r.AnsweredAt, now, r.Talk.Milliseconds())
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		final := ""
+		switch {
+		case r.Outcome == media.OutcomeAnswered:
+			final = LeadAnswered
+		case r.Outcome == media.OutcomeInvalidNumber:
+			final = LeadInvalid
+		}
+		_, err = tx.ExecContext(ctx, `
+			UPDATE leads l SET
+				status = CASE WHEN $2 <> '' THEN $2
+				              WHEN l.attempts >= c.max_attempts THEN 'exhausted'
+				              ELSE 'pending' END,
+				last_outcome = $3, next_attempt_at = $4, lease_owner = NULL, updated_at = $5
+			FROM campaigns c WHERE l.id = $1 AND c.id = l.campaign_id`,
+			leadID, final, string(r.Outcome), now.Add(retryAfter), now)
+		return err
+	})
+}
+
+// OpenAttempt is an attempt still in the dialing state.
+type OpenAttempt struct {
+	CallID    string    `db:"call_id"`
+	LeadID    int64     `db:"lead_id"`
+	Node      *string   `db:"node"`
+	StartedAt time.Time `db:"started_at"`
+}
+
+// OpenAttempts lists a campaign's attempts in the dialing state.
+func (s *Store) OpenAttempts(ctx context.Context, campaignID int64) ([]OpenAttempt, error) {
+	var out []OpenAttempt
+	err := s.db.SelectContext(ctx, &out, `SELECT call_id, lead_id, node, started_at FROM attempts
+		WHERE campaign_id = $1 AND state = 'dialing' ORDER BY id`, campaignID)
+	return out, err
+}
+
+// CompleteIfDone marks a running campaign completed when none of its leads is open.
+func (s *Store) CompleteIfDone(ctx context.Context, id int64, now time.Time) (bool, error) {
+	res, err := s.db.ExecContext(ctx, `
+		UPDATE campaigns SET state = 'completed', updated_at = $2
+		WHERE id = $1 AND state = 'running'
+		  AND NOT EXISTS (SELECT 1 FROM leads WHERE campaign_id = $1 AND status IN ('pending', 'dialing'))`, id, now)
+	if err != nil {
+		return false, err
+	}
+	n, _ := res.RowsAffected()
+	return n == 1, nil
+}
+
+func (s *Store) inTx(ctx context.Context, fn func(*sqlx.Tx) error) error {
+	tx, err := s.db.BeginTxx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+// CampaignByName finds a campaign by its exact name (the oldest when several share it).
+func (s *Store) CampaignByName(ctx context.Context, name string) (Campaign, error) {
+	var c Campaign
+	err := s.db.GetContext(ctx, &c, `SELECT * FROM campaigns WHERE name = $1 ORDER BY id LIMIT 1`, name)
+	if errors.Is(err, sql.ErrNoRows) {
+		return c, fmt.Errorf("campaign %q: %w", name, ErrNotFound)
+	}
+	return c, err
+}
