@@ -1,8 +1,3 @@
-// Package mediatest is the conformance suite every media driver passes: the same cases
-// run against eslbridge + esltest and ari + aritest over real loopback sockets.
-//
-// A driver's test calls Run(t, factory); the factory starts a fake node and a connected
-// driver for one case and registers their cleanup with t.Cleanup.
 package mediatest
 
 import (
