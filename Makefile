@@ -1,0 +1,32 @@
+# callplane: `make run` starts the demo, `make test` runs every test.
+GO ?= go
+BIN := bin/callplane
+
+.PHONY: all build run test lint bench fmt clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) ./controller
+
+# Demo mode: a simulated FreeSWITCH on loopback, a throw-away PostgreSQL under .data/pg
+# (when DATABASE_URL is unset) and a demo broadcast campaign. Ctrl-C stops everything.
+run: build
+	./$(BIN) serve --config configs/callplane.demo.yaml --demo
+
+# Every test with the race detector. Database tests get a real PostgreSQL: TEST_DATABASE_URL
+# when set, else a throw-away cluster from the machine's PostgreSQL binaries.
+test:
+	$(GO) vet ./...
+	$(GO) test -race -count=1 ./...
+
+lint:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo 'gofmt needed'; exit 1; }
+	$(GO) vet ./...
+	@if command -v staticcheck >/dev/null; then staticcheck ./...; else echo 'staticcheck not installed: skipped'; fi
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./eslbridge/ ./crm/
+
+clean:
+	rm -rf bin

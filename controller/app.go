@@ -1,0 +1,261 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	_ "github.com/lib/pq" // PostgreSQL driver
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/callplane/callplane/ari"
+	"github.com/callplane/callplane/campaigns"
+	"github.com/callplane/callplane/controller/api"
+	"github.com/callplane/callplane/crm"
+	"github.com/callplane/callplane/eslbridge"
+	"github.com/callplane/callplane/media"
+	"github.com/callplane/callplane/schema"
+	"github.com/callplane/callplane/schema/localpg"
+)
+
+// Options are the parts of the daemon that are not configuration.
+type Options struct {
+	Demo  bool
+	Log   *slog.Logger
+	Clock media.Clock
+}
+
+// App is the daemon: New, Start, Addr, Stop.
+type App struct {
+	cfg   Config
+	opts  Options
+	log   *slog.Logger
+	clock media.Clock
+
+	local    *localpg.Cluster
+	db       *sqlx.DB
+	pool     *media.Pool
+	sims     []io.Closer
+	ln       net.Listener
+	srv      *http.Server
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
+	registry *prometheus.Registry
+}
+
+// New prepares the daemon; Start runs it.
+func New(cfg Config, opts Options) *App {
+	if opts.Log == nil {
+		opts.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if opts.Clock == nil {
+		opts.Clock = media.SystemClock{}
+	}
+	return &App{cfg: cfg, opts: opts, log: opts.Log, clock: opts.Clock}
+}
+
+// Start connects to PostgreSQL (starting a local cluster in demo mode when no URL is
+// set), migrates, connects the media nodes, starts the dialer and serves HTTP.
+func (a *App) Start(ctx context.Context) error {
+	if a.cfg.Database.URL == "" {
+		if !a.opts.Demo {
+			return errors.New("database: set DATABASE_URL (or database.url); --demo starts a throw-away local cluster instead")
+		}
+		a.log.Info("DATABASE_URL is unset: starting a throw-away PostgreSQL cluster", "dir", a.cfg.Database.LocalDir)
+		c, err := localpg.Start(ctx, a.cfg.Database.LocalDir)
+		if err != nil {
+			return err
+		}
+		a.local = c
+		a.cfg.Database.URL = c.URL("postgres")
+	}
+	db, err := openDB(ctx, a.cfg.Database.URL)
+	if err != nil {
+		return err
+	}
+	a.db = db
+	if err := migrateDB(ctx, db); err != nil {
+		return err
+	}
+
+	if a.opts.Demo {
+		if err := a.startSimulators(); err != nil {
+			return err
+		}
+	}
+	a.registry = prometheus.NewRegistry()
+	a.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	a.cancel = cancel
+	a.pool = media.NewPool(a.clock, a.log)
+	for _, n := range a.cfg.Media.Nodes {
+		drv := a.startDriver(runCtx, n)
+		a.pool.Add(media.NodeConfig{
+			Name: n.Name, Kind: media.Kind(n.Kind), Pools: n.Pools, MaxCalls: n.MaxCalls,
+			CallsPerSecond: n.CallsPerSecond, Weight: n.Weight,
+		}, drv)
+	}
+	a.registry.MustRegister(newPoolCollector(a.pool))
+
+	timeScale := 1.0
+	if a.opts.Demo {
+		timeScale = a.cfg.Demo.TimeScale
+	}
+	dialer := campaigns.NewDialer(campaigns.Config{
+		Owner: a.cfg.Dialer.Owner, Tick: a.cfg.Dialer.Tick, TimeScale: timeScale,
+		LostGrace: a.cfg.Dialer.LostGrace, DrainTimeout: a.cfg.Dialer.DrainTimeout,
+		DefaultPrompt: a.cfg.Dialer.DefaultPrompt,
+	}, db, a.pool, a.clock, a.log, campaigns.NewMetrics(a.registry))
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		dialer.Run(runCtx)
+	}()
+
+	store := campaigns.NewStore(db)
+	if a.opts.Demo {
+		if err := a.seedDemo(ctx, store); err != nil {
+			return err
+		}
+	}
+	ln, err := net.Listen("tcp", a.cfg.HTTP.Addr)
+	if err != nil {
+		return fmt.Errorf("http: %w", err)
+	}
+	a.ln = ln
+	a.srv = &http.Server{
+		Handler: api.New(api.Deps{
+			Store: store, Pool: a.pool, Phones: crm.PhoneNormalizer{DefaultRegion: a.cfg.Contacts.DefaultRegion},
+			Clock: a.clock, Log: a.log, AdminToken: a.cfg.Auth.AdminToken,
+			Ping: db.PingContext, Gatherer: a.registry,
+		}),
+		ReadHeaderTimeout: 10 * time.Second,
+	}
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		if err := a.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			a.log.Error("http server", "err", err)
+		}
+	}()
+	return nil
+}
+
+// startDriver connects to one node; drivers reconnect by themselves until closed.
+func (a *App) startDriver(ctx context.Context, n NodeConfig) media.Driver {
+	log := a.log.With("node", n.Name)
+	if media.Kind(n.Kind) == media.KindAsterisk {
+		drv := ari.New(ari.Config{
+			Name: n.Name, URL: n.Address, Username: n.Username, Password: n.Password,
+			App: n.App, DialTemplate: n.DialTemplate,
+		}, a.clock, log)
+		go func() {
+			if err := drv.Start(ctx); err != nil && ctx.Err() == nil {
+				log.Warn("asterisk node not connected yet; retrying", "err", err)
+			}
+		}()
+		return drv
+	}
+	drv := eslbridge.New(eslbridge.Config{
+		Name: n.Name, Address: n.Address, Password: n.Password, DialTemplate: n.DialTemplate,
+	}, a.clock, log)
+	drv.Start(ctx)
+	return drv
+}
+
+// Addr is the HTTP listener's address (useful with port 0).
+func (a *App) Addr() string { return a.ln.Addr().String() }
+
+// Stop shuts down in order: HTTP, the dialer (draining calls in flight), the media
+// drivers, the simulators, the database and the local cluster.
+func (a *App) Stop(ctx context.Context) error {
+	var errs []error
+	if a.srv != nil {
+		errs = append(errs, a.srv.Shutdown(ctx))
+	}
+	if a.cancel != nil {
+		a.cancel()
+	}
+	a.wg.Wait()
+	if a.pool != nil {
+		errs = append(errs, a.pool.Close())
+	}
+	for _, s := range a.sims {
+		errs = append(errs, s.Close())
+	}
+	if a.db != nil {
+		errs = append(errs, a.db.Close())
+	}
+	if a.local != nil {
+		errs = append(errs, a.local.Stop(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+func openDB(ctx context.Context, url string) (*sqlx.DB, error) {
+	db, err := sqlx.Open("postgres", url)
+	if err != nil {
+		return nil, fmt.Errorf("database: %w", err)
+	}
+	db.SetMaxOpenConns(40)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("database: %w", err) // the URL is a secret: not in the message
+	}
+	return db, nil
+}
+
+func migrateDB(ctx context.Context, db *sqlx.DB) error { return schema.Migrate(ctx, db.DB) }
+
+func newToken() string {
+	b := make([]byte, 24)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// poolCollector exports the node pool's state.
+type poolCollector struct {
+	pool               *media.Pool
+	up, active, maxCap *prometheus.Desc
+}
+
+func newPoolCollector(p *media.Pool) *poolCollector {
+	l := []string{"node", "kind"}
+	return &poolCollector{
+		pool:   p,
+		up:     prometheus.NewDesc("callplane_media_node_up", "1 when the node's control connection is up.", l, nil),
+		active: prometheus.NewDesc("callplane_media_node_active_calls", "Calls in flight on the node.", l, nil),
+		maxCap: prometheus.NewDesc("callplane_media_node_max_calls", "The node's configured call cap (0: none).", l, nil),
+	}
+}
+
+func (c *poolCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.up
+	ch <- c.active
+	ch <- c.maxCap
+}
+
+func (c *poolCollector) Collect(ch chan<- prometheus.Metric) {
+	for _, n := range c.pool.Status() {
+		up := 0.0
+		if n.Up {
+			up = 1
+		}
+		ch <- prometheus.MustNewConstMetric(c.up, prometheus.GaugeValue, up, n.Name, string(n.Kind))
+		ch <- prometheus.MustNewConstMetric(c.active, prometheus.GaugeValue, float64(n.ActiveCalls), n.Name, string(n.Kind))
+		ch <- prometheus.MustNewConstMetric(c.maxCap, prometheus.GaugeValue, float64(n.MaxCalls), n.Name, string(n.Kind))
+	}
+}

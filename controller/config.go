@@ -1,0 +1,222 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/callplane/callplane/media"
+)
+
+// Config is callplane's configuration: a YAML file (configs/callplane.example.yaml documents
+// every field) with environment overrides for addresses and secrets.
+type Config struct {
+	HTTP     HTTPConfig     `yaml:"http"`
+	Database DatabaseConfig `yaml:"database"`
+	Auth     AuthConfig     `yaml:"auth"`
+	Contacts ContactsConfig `yaml:"contacts"`
+	Dialer   DialerConfig   `yaml:"dialer"`
+	Media    MediaConfig    `yaml:"media"`
+	Demo     DemoConfig     `yaml:"demo"`
+	Log      LogConfig      `yaml:"log"`
+}
+
+// HTTPConfig: the REST API listener.
+type HTTPConfig struct {
+	Addr string `yaml:"addr"` // default 127.0.0.1:8080; env CALLPLANE_HTTP_ADDR
+}
+
+// DatabaseConfig: PostgreSQL.
+type DatabaseConfig struct {
+	URL string `yaml:"url"` // env DATABASE_URL; secret (never logged)
+	// LocalDir holds the throw-away cluster started in demo mode when URL is empty.
+	LocalDir string `yaml:"local_dir"` // default .data/pg
+}
+
+// AuthConfig: API credentials.
+type AuthConfig struct {
+	AdminToken string `yaml:"admin_token"` // env CALLPLANE_ADMIN_TOKEN; generated and printed when empty
+}
+
+// ContactsConfig: contact imports.
+type ContactsConfig struct {
+	DefaultRegion string `yaml:"default_region"` // ISO 3166 region for numbers without a country code; default CN
+}
+
+// DialerConfig: the dialing engines.
+type DialerConfig struct {
+	Owner         string        `yaml:"owner"`          // this controller's name on leases; default host-pid
+	Tick          time.Duration `yaml:"tick"`           // engine loop period; default 100ms
+	LostGrace     time.Duration `yaml:"lost_grace"`     // age before an unseen open attempt is declared lost; default 15s
+	DrainTimeout  time.Duration `yaml:"drain_timeout"`  // shutdown wait for calls in flight; default 20s
+	DefaultPrompt string        `yaml:"default_prompt"` // played to answered broadcast calls without a prompt
+}
+
+// MediaConfig: the media nodes.
+type MediaConfig struct {
+	Nodes []NodeConfig `yaml:"nodes"`
+}
+
+// NodeConfig is one FreeSWITCH or Asterisk node.
+type NodeConfig struct {
+	Name           string   `yaml:"name"`
+	Kind           string   `yaml:"kind"`             // freeswitch or asterisk
+	Address        string   `yaml:"address"`          // freeswitch: host:port of the event socket; asterisk: ARI base URL (http://host:8088)
+	Username       string   `yaml:"username"`         // asterisk: ARI user (ari.conf)
+	Password       string   `yaml:"password"`         // event socket or ARI password; secret
+	App            string   `yaml:"app"`              // asterisk: Stasis application name; default callplane
+	DialTemplate   string   `yaml:"dial_template"`    // {number} = E.164 without '+', {e164} with
+	MaxCalls       int      `yaml:"max_calls"`        // concurrent calls on this node; 0 = unlimited
+	CallsPerSecond float64  `yaml:"calls_per_second"` // new calls per second; 0 = unlimited
+	Pools          []string `yaml:"pools"`            // default [default]
+	Weight         int      `yaml:"weight"`           // selection weight; default 1
+}
+
+// DemoConfig: `serve --demo`.
+type DemoConfig struct {
+	TimeScale  float64 `yaml:"time_scale"`  // simulated calls and retry delays run this much faster; default 20
+	AnswerRate float64 `yaml:"answer_rate"` // simulated callees who answer; default 0.35
+	Contacts   int     `yaml:"contacts"`    // size of the seeded demo campaign; default 200
+}
+
+// LogConfig: logging.
+type LogConfig struct {
+	Level  string `yaml:"level"`  // debug, info, warn, error; default info
+	Format string `yaml:"format"` // text or json; default text
+}
+
+// LoadConfig reads path (empty: defaults only), applies the environment and validates.
+func LoadConfig(path string, getenv func(string) string) (Config, error) {
+	var c Config
+	if path != "" {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return c, fmt.Errorf("config: %w", err)
+		}
+		dec := yaml.NewDecoder(bytes.NewReader(b))
+		dec.KnownFields(true)
+		if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) { // io.EOF: an empty file
+			return c, fmt.Errorf("config %s: %w", path, err)
+		}
+	}
+	if v := getenv("DATABASE_URL"); v != "" {
+		c.Database.URL = v
+	}
+	if v := getenv("CALLPLANE_HTTP_ADDR"); v != "" {
+		c.HTTP.Addr = v
+	}
+	if v := getenv("CALLPLANE_ADMIN_TOKEN"); v != "" {
+		c.Auth.AdminToken = v
+	}
+	c.defaults()
+	if err := c.validate(); err != nil {
+		if path != "" {
+			return c, fmt.Errorf("config %s: %w", path, err)
+		}
+		return c, fmt.Errorf("config: %w", err)
+	}
+	return c, nil
+}
+
+func (c *Config) defaults() {
+	if c.HTTP.Addr == "" {
+		c.HTTP.Addr = "127.0.0.1:8080"
+	}
+	if c.Database.LocalDir == "" {
+		c.Database.LocalDir = ".data/pg"
+	}
+	if c.Contacts.DefaultRegion == "" {
+		c.Contacts.DefaultRegion = "CN"
+	}
+	if c.Dialer.Owner == "" {
+		host, _ := os.Hostname()
+		c.Dialer.Owner = fmt.Sprintf("%s-%d", host, os.Getpid())
+	}
+	if c.Demo.TimeScale == 0 {
+		c.Demo.TimeScale = 20
+	}
+	if c.Demo.AnswerRate == 0 {
+		c.Demo.AnswerRate = 0.35
+	}
+	if c.Demo.Contacts == 0 {
+		c.Demo.Contacts = 200
+	}
+	if c.Log.Level == "" {
+		c.Log.Level = "info"
+	}
+	if c.Log.Format == "" {
+		c.Log.Format = "text"
+	}
+	for i := range c.Media.Nodes {
+		n := &c.Media.Nodes[i]
+		if len(n.Pools) == 0 {
+			n.Pools = []string{"default"}
+		}
+		if n.Weight == 0 {
+			n.Weight = 1
+		}
+	}
+}
+
+func (c *Config) validate() error {
+	var errs []error
+	if _, _, err := net.SplitHostPort(c.HTTP.Addr); err != nil {
+		errs = append(errs, fmt.Errorf("http.addr %q: %w", c.HTTP.Addr, err))
+	}
+	if len(c.Contacts.DefaultRegion) != 2 || strings.ToUpper(c.Contacts.DefaultRegion) != c.Contacts.DefaultRegion {
+		errs = append(errs, fmt.Errorf("contacts.default_region %q: want a two-letter upper-case region code such as CN", c.Contacts.DefaultRegion))
+	}
+	if c.Demo.TimeScale < 1 {
+		errs = append(errs, fmt.Errorf("demo.time_scale %v: must be >= 1", c.Demo.TimeScale))
+	}
+	if c.Demo.AnswerRate < 0 || c.Demo.AnswerRate > 1 {
+		errs = append(errs, fmt.Errorf("demo.answer_rate %v: must be within 0..1", c.Demo.AnswerRate))
+	}
+	if !slices.Contains([]string{"debug", "info", "warn", "error"}, c.Log.Level) {
+		errs = append(errs, fmt.Errorf("log.level %q: want debug, info, warn or error", c.Log.Level))
+	}
+	if !slices.Contains([]string{"text", "json"}, c.Log.Format) {
+		errs = append(errs, fmt.Errorf("log.format %q: want text or json", c.Log.Format))
+	}
+	seen := map[string]bool{}
+	for i, n := range c.Media.Nodes {
+		where := fmt.Sprintf("media.nodes[%d]", i)
+		if n.Name == "" {
+			errs = append(errs, fmt.Errorf("%s.name: required", where))
+		} else if seen[n.Name] {
+			errs = append(errs, fmt.Errorf("%s.name %q: used twice", where, n.Name))
+		}
+		seen[n.Name] = true
+		switch media.Kind(n.Kind) {
+		case media.KindFreeSWITCH:
+			if _, _, err := net.SplitHostPort(n.Address); err != nil {
+				errs = append(errs, fmt.Errorf("%s.address %q: want host:port of the event socket", where, n.Address))
+			}
+		case media.KindAsterisk:
+			if u, err := url.Parse(n.Address); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				errs = append(errs, fmt.Errorf("%s.address %q: want the ARI base URL, e.g. http://127.0.0.1:8088", where, n.Address))
+			}
+			if n.Username == "" {
+				errs = append(errs, fmt.Errorf("%s.username: required for asterisk (an ari.conf user)", where))
+			}
+		default:
+			errs = append(errs, fmt.Errorf("%s.kind %q: want freeswitch or asterisk", where, n.Kind))
+		}
+		if !strings.Contains(n.DialTemplate, "{number}") && !strings.Contains(n.DialTemplate, "{e164}") {
+			errs = append(errs, fmt.Errorf("%s.dial_template %q: must contain {number} or {e164}", where, n.DialTemplate))
+		}
+		if n.MaxCalls < 0 || n.CallsPerSecond < 0 || n.Weight < 0 {
+			errs = append(errs, fmt.Errorf("%s: max_calls, calls_per_second and weight must not be negative", where))
+		}
+	}
+	return errors.Join(errs...)
+}

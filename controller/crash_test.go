@@ -1,0 +1,204 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestKill9MidCampaign runs the real binary: a standalone simulated FreeSWITCH in its own
+// process, and `callplane serve` killed with SIGKILL mid-campaign and started again. The
+// campaign must complete with no contact over max_attempts, and the simulator must have
+// received no more originates for a number than the attempts recorded for it.
+func TestKill9MidCampaign(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "callplane")
+	build := exec.Command("go", "build", "-race", "-o", bin, ".")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	eslAddr, statsAddr, httpAddr := freeAddr(t), freeAddr(t), freeAddr(t)
+
+	simLog := &lockedBuffer{}
+	simCmd := exec.Command(bin, "simulate", "freeswitch", "--listen", eslAddr, "--stats-addr", statsAddr,
+		"--answer-rate", "0.35", "--time-scale", "40", "--seed", "3")
+	simCmd.Stdout, simCmd.Stderr = simLog, simLog
+	if err := simCmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { simCmd.Process.Kill(); simCmd.Wait() }()
+	waitHTTP(t, "http://"+statsAddr+"/stats")
+
+	cfgPath := filepath.Join(dir, "callplane.yaml")
+	os.WriteFile(cfgPath, []byte(fmt.Sprintf(`
+dialer:
+  tick: 20ms
+  lost_grace: 2s
+  drain_timeout: 1s
+media:
+  nodes:
+    - name: fs1
+      kind: freeswitch
+      address: %s
+      password: ClueCon
+      dial_template: "sofia/gateway/carrier-a/{number}"
+      max_calls: 50
+      calls_per_second: 100
+`, eslAddr)), 0o644)
+	env := append(os.Environ(), "DATABASE_URL="+db.URL, "CALLPLANE_HTTP_ADDR="+httpAddr, "CALLPLANE_ADMIN_TOKEN="+token)
+	var serveLogs []*lockedBuffer
+	startServe := func() *exec.Cmd {
+		cmd := exec.Command(bin, "serve", "--config", cfgPath)
+		cmd.Env = env
+		lb := &lockedBuffer{}
+		serveLogs = append(serveLogs, lb)
+		cmd.Stdout, cmd.Stderr = lb, lb
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		waitHTTP(t, "http://"+httpAddr+"/healthz")
+		return cmd
+	}
+	defer func() {
+		if t.Failed() {
+			for i, l := range serveLogs {
+				t.Logf("serve run %d log tail:\n%s", i+1, tail(l.String(), 40))
+			}
+		}
+	}()
+	serve := startServe()
+	c := client{t: t, base: "http://" + httpAddr}
+
+	var camp struct {
+		ID int64 `json:"id"`
+	}
+	c.json("POST", "/api/v1/campaigns", map[string]any{
+		"name": "crash", "dial_mode": "broadcast", "max_concurrent": 20, "calls_per_second": 50,
+		"max_attempts": 3, "retry_after_seconds": 1,
+	}, &camp)
+	body, _ := csvWithBadRows(200)
+	var imp struct {
+		Imported int `json:"imported"`
+	}
+	c.do("POST", fmt.Sprintf("/api/v1/campaigns/%d/contacts", camp.ID), "text/csv", body, &imp)
+	if imp.Imported != 200 {
+		t.Fatalf("imported %d", imp.Imported)
+	}
+	c.json("POST", fmt.Sprintf("/api/v1/campaigns/%d/start", camp.ID), nil, nil)
+
+	// Kill it while calls are in flight.
+	deadline := time.Now().Add(time.Minute)
+	for {
+		var st statsResp
+		c.json("GET", fmt.Sprintf("/api/v1/campaigns/%d/stats", camp.ID), nil, &st)
+		if st.Attempts >= 60 && st.InProgress > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("campaign never got going: %+v", st)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	serve.Process.Signal(syscall.SIGKILL)
+	serve.Wait()
+
+	serve = startServe()
+	defer func() { serve.Process.Signal(syscall.SIGTERM); serve.Wait() }()
+	st := c.waitCompleted(camp.ID)
+
+	var list contactsResp
+	c.json("GET", fmt.Sprintf("/api/v1/campaigns/%d/contacts?limit=1000", camp.ID), nil, &list)
+	resp, err := http.Get("http://" + statsAddr + "/stats")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var simStats struct {
+		Originates map[string]int `json:"originates"`
+	}
+	json.NewDecoder(resp.Body).Decode(&simStats)
+	resp.Body.Close()
+	total := 0
+	for _, ct := range list.Contacts {
+		n := simStats.Originates[strings.TrimPrefix(ct.Phone, "+")]
+		total += n
+		if ct.Attempts > 3 {
+			t.Errorf("%s: %d attempts > max_attempts 3", ct.Phone, ct.Attempts)
+		}
+		if n > ct.Attempts {
+			t.Errorf("%s: originated %d times, only %d attempts allowed for", ct.Phone, n, ct.Attempts)
+		}
+	}
+	if len(list.Contacts) != 200 || total == 0 {
+		t.Fatalf("contacts %d, originates %d", len(list.Contacts), total)
+	}
+	t.Logf("after kill -9 and restart: %+v; simulator saw %d originates", st, total)
+}
+
+func freeAddr(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+func waitHTTP(t *testing.T, url string) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		resp, err := http.Get(url)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s did not come up: %v", url, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func tail(s string, n int) string {
+	var lines []string
+	sc := bufio.NewScanner(strings.NewReader(s))
+	for sc.Scan() {
+		lines = append(lines, sc.Text())
+	}
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}

@@ -1,0 +1,267 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/callplane/callplane/eslbridge/esltest"
+	"github.com/callplane/callplane/media/sim"
+	"github.com/callplane/callplane/schema/schematest"
+)
+
+var db schematest.DB
+
+func TestMain(m *testing.M) { os.Exit(schematest.Main(m, &db)) }
+
+const token = "test-token"
+
+// client speaks to the API of a running daemon.
+type client struct {
+	t    *testing.T
+	base string
+}
+
+func (c client) do(method, path, contentType string, body []byte, out any) int {
+	c.t.Helper()
+	req, err := http.NewRequest(method, c.base+path, bytes.NewReader(body))
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if out != nil {
+		if err := json.Unmarshal(b, out); err != nil {
+			c.t.Fatalf("%s %s: %d %s: %v", method, path, resp.StatusCode, b, err)
+		}
+	}
+	return resp.StatusCode
+}
+
+func (c client) json(method, path string, in, out any) int {
+	c.t.Helper()
+	var body []byte
+	if in != nil {
+		body, _ = json.Marshal(in)
+	}
+	return c.do(method, path, "application/json", body, out)
+}
+
+type statsResp struct {
+	State             string         `json:"state"`
+	Contacts          int            `json:"contacts"`
+	Attempts          int            `json:"attempts"`
+	InProgress        int            `json:"in_progress"`
+	CompletedContacts int            `json:"completed_contacts"`
+	Outcomes          map[string]int `json:"outcomes"`
+}
+
+type contactsResp struct {
+	Total    int `json:"total"`
+	Contacts []struct {
+		ID          int64   `json:"id"`
+		Phone       string  `json:"phone"`
+		Status      string  `json:"status"`
+		Attempts    int     `json:"attempts"`
+		LastOutcome *string `json:"last_outcome"`
+	} `json:"contacts"`
+}
+
+// waitCompleted polls stats until the campaign completes; the deadline is generous and
+// only guards against a hang.
+func (c client) waitCompleted(id int64) statsResp {
+	c.t.Helper()
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		var st statsResp
+		c.json("GET", fmt.Sprintf("/api/v1/campaigns/%d/stats", id), nil, &st)
+		if st.State == "completed" {
+			return st
+		}
+		if time.Now().After(deadline) {
+			c.t.Fatalf("campaign %d did not complete: %+v", id, st)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// csvWithBadRows builds n valid rows plus three malformed ones at known lines.
+func csvWithBadRows(n int) (body []byte, badLines []int) {
+	var b strings.Builder
+	b.WriteString("\ufeffphone,name,备注\n") // Excel's BOM, Chinese header
+	line := 1
+	for i := 0; i < n; i++ {
+		line++
+		switch i {
+		case 10:
+			b.WriteString("12345,坏号码,too short\n")
+			badLines = append(badLines, line)
+			line++
+		case 50:
+			b.WriteString("138abc00138,字母,letters\n")
+			badLines = append(badLines, line)
+			line++
+		case 120:
+			b.WriteString("13800000000,多列,x,y,z\n")
+			badLines = append(badLines, line)
+			line++
+		}
+		fmt.Fprintf(&b, "138 %04d %04d,客户%d,备注%d\n", 1000+i/100, i, i, i)
+	}
+	return []byte(b.String()), badLines
+}
+
+func TestBroadcastCampaignEndToEnd(t *testing.T) {
+	model := sim.Default()
+	model.AnswerRate = 0.4
+	model.RingMedian = 40 * time.Millisecond
+	model.TalkMedian = 60 * time.Millisecond
+	fs := esltest.New(esltest.Options{Model: model, Seed: 7})
+	if err := fs.Listen("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	defer fs.Close()
+
+	cfg, err := LoadConfig("", func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.HTTP.Addr = "127.0.0.1:0"
+	cfg.Database.URL = db.URL
+	cfg.Auth.AdminToken = token
+	cfg.Dialer.Tick = 10 * time.Millisecond
+	cfg.Dialer.DefaultPrompt = "ivr/welcome.wav"
+	cfg.Media.Nodes = []NodeConfig{{
+		Name: "fs1", Kind: "freeswitch", Address: fs.Addr(), Password: "ClueCon",
+		DialTemplate: "sofia/gateway/carrier-a/{number}", MaxCalls: 20, CallsPerSecond: 200,
+		Pools: []string{"default"}, Weight: 1,
+	}}
+	app := New(cfg, Options{Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err := app.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := app.Stop(ctx); err != nil {
+			t.Errorf("stop: %v", err)
+		}
+	}()
+	c := client{t: t, base: "http://" + app.Addr()}
+
+	// Unauthenticated requests are refused; health needs no token.
+	resp, err := http.Get(c.base + "/api/v1/media/nodes")
+	if err != nil || resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("no token: %v %v", resp.StatusCode, err)
+	}
+	if resp, err := http.Get(c.base + "/healthz"); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("healthz: %v", err)
+	}
+
+	var bad map[string]any
+	if code := c.json("POST", "/api/v1/campaigns", map[string]any{"name": "x", "dial_mode": "predictive"}, &bad); code != 422 {
+		t.Fatalf("invalid campaign: %d %v", code, bad)
+	}
+	var camp struct {
+		ID    int64  `json:"id"`
+		State string `json:"state"`
+	}
+	code := c.json("POST", "/api/v1/campaigns", map[string]any{
+		"name": "e2e", "dial_mode": "broadcast", "max_concurrent": 15, "calls_per_second": 100,
+		"max_attempts": 3, "retry_after_seconds": 0,
+	}, &camp)
+	if code != 201 || camp.ID == 0 || camp.State != "draft" {
+		t.Fatalf("create: %d %+v", code, camp)
+	}
+
+	body, badLines := csvWithBadRows(200)
+	var imp struct {
+		Imported int `json:"imported"`
+		Rejected []struct {
+			Line  int    `json:"line"`
+			Error string `json:"error"`
+		} `json:"rejected"`
+	}
+	if code := c.do("POST", fmt.Sprintf("/api/v1/campaigns/%d/contacts", camp.ID), "text/csv", body, &imp); code != 200 {
+		t.Fatalf("import: %d", code)
+	}
+	if imp.Imported != 200 || len(imp.Rejected) != 3 {
+		t.Fatalf("import: %+v", imp)
+	}
+	for i, r := range imp.Rejected {
+		if r.Line != badLines[i] || r.Error == "" {
+			t.Errorf("rejected[%d] = %+v, want line %d", i, r, badLines[i])
+		}
+	}
+	// The same list again: every number is a duplicate, nothing is dialed twice.
+	c.do("POST", fmt.Sprintf("/api/v1/campaigns/%d/contacts", camp.ID), "text/csv", body, &imp)
+	if imp.Imported != 0 || len(imp.Rejected) != 203 {
+		t.Fatalf("re-import: imported %d rejected %d", imp.Imported, len(imp.Rejected))
+	}
+
+	if code := c.json("POST", fmt.Sprintf("/api/v1/campaigns/%d/start", camp.ID), nil, &camp); code != 200 || camp.State != "running" {
+		t.Fatalf("start: %d %+v", code, camp)
+	}
+	st := c.waitCompleted(camp.ID)
+	sum := 0
+	for _, n := range st.Outcomes {
+		sum += n
+	}
+	if sum != st.Attempts || st.InProgress != 0 || st.Contacts != 200 || st.CompletedContacts != 200 {
+		t.Fatalf("completed stats: %+v (sum of outcomes %d)", st, sum)
+	}
+	if st.Outcomes["answered"] == 0 || st.Attempts <= 200 {
+		t.Fatalf("a 40%% answer rate with retries should answer some and retry others: %+v", st)
+	}
+
+	var list contactsResp
+	c.json("GET", fmt.Sprintf("/api/v1/campaigns/%d/contacts?limit=1000", camp.ID), nil, &list)
+	if list.Total != 200 || len(list.Contacts) != 200 {
+		t.Fatalf("contacts: total %d, listed %d", list.Total, len(list.Contacts))
+	}
+	originates := fs.Stats().Originates
+	for _, ct := range list.Contacts {
+		if ct.Attempts < 1 || ct.Attempts > 3 || ct.LastOutcome == nil {
+			t.Errorf("contact %s: %d attempts, outcome %v", ct.Phone, ct.Attempts, ct.LastOutcome)
+		}
+		if n := originates[strings.TrimPrefix(ct.Phone, "+")]; n != ct.Attempts {
+			t.Errorf("contact %s: the node received %d originates for %d attempts", ct.Phone, n, ct.Attempts)
+		}
+	}
+
+	var nodes struct {
+		Nodes []struct {
+			Name string `json:"name"`
+			Up   bool   `json:"up"`
+		} `json:"nodes"`
+	}
+	c.json("GET", "/api/v1/media/nodes", nil, &nodes)
+	if len(nodes.Nodes) != 1 || !nodes.Nodes[0].Up {
+		t.Fatalf("nodes: %+v", nodes)
+	}
+	resp, err = http.Get(c.base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !bytes.Contains(metrics, []byte(`callplane_originates_total{node="fs1"}`)) {
+		t.Fatalf("metrics lack the originate counter")
+	}
+}

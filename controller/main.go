@@ -1,0 +1,113 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+)
+
+func main() {
+	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "callplane:", err)
+		os.Exit(1)
+	}
+}
+
+const usage = `usage:
+  callplane serve --config FILE [--demo]
+  callplane migrate --config FILE
+  callplane simulate freeswitch --listen ADDR [--password P] [--answer-rate F] [--time-scale F] [--stats-addr ADDR] [--seed N] [--max-calls N]
+  callplane simulate asterisk --listen ADDR [--username U] [--password P] [--app A] [--answer-rate F] [--time-scale F] [--stats-addr ADDR] [--seed N] [--max-calls N]`
+
+func run(args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return errors.New(usage)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	switch args[0] {
+	case "serve":
+		return serve(ctx, args[1:], stderr)
+	case "migrate":
+		return migrate(ctx, args[1:], stderr)
+	case "simulate":
+		return simulate(ctx, args[1:], stdout, stderr)
+	case "help", "-h", "--help":
+		fmt.Fprintln(stdout, usage)
+		return nil
+	}
+	return fmt.Errorf("unknown command %q\n%s", args[0], usage)
+}
+
+func newLogger(w io.Writer, c LogConfig) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(c.Level))
+	opts := &slog.HandlerOptions{Level: level}
+	if c.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+func serve(ctx context.Context, args []string, stderr io.Writer) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	path := fs.String("config", "", "YAML configuration file")
+	demo := fs.Bool("demo", false, "add simulated media nodes, a local PostgreSQL and a demo campaign")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := LoadConfig(*path, os.Getenv)
+	if err != nil {
+		return err
+	}
+	log := newLogger(stderr, cfg.Log)
+	if cfg.Auth.AdminToken == "" {
+		cfg.Auth.AdminToken = newToken()
+		fmt.Fprintf(stderr, "callplane: generated admin token (set CALLPLANE_ADMIN_TOKEN to choose one):\n\n    %s\n\n", cfg.Auth.AdminToken)
+	}
+	app := New(cfg, Options{Demo: *demo, Log: log})
+	if err := app.Start(ctx); err != nil {
+		stopCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		_ = app.Stop(stopCtx)
+		return err
+	}
+	log.Info("callplane is serving", "addr", "http://"+app.Addr(), "demo", *demo)
+	<-ctx.Done()
+	log.Info("shutting down")
+	stopCtx, cancel := context.WithTimeout(context.Background(), cfg.Dialer.DrainTimeout+30*time.Second)
+	defer cancel()
+	return app.Stop(stopCtx)
+}
+
+func migrate(ctx context.Context, args []string, stderr io.Writer) error {
+	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
+	path := fs.String("config", "", "YAML configuration file")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := LoadConfig(*path, os.Getenv)
+	if err != nil {
+		return err
+	}
+	if cfg.Database.URL == "" {
+		return errors.New("migrate: set DATABASE_URL (or database.url)")
+	}
+	db, err := openDB(ctx, cfg.Database.URL)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := migrateDB(ctx, db); err != nil {
+		return err
+	}
+	fmt.Fprintln(stderr, "callplane: migrations applied")
+	return nil
+}
