@@ -152,7 +152,7 @@ func TestBroadcastCampaignEndToEnd(t *testing.T) {
 		DialTemplate: "sofia/gateway/carrier-a/{number}", MaxCalls: 20, CallsPerSecond: 200,
 		Pools: []string{"default"}, Weight: 1,
 	}}
-	app := New(cfg, Options{Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	app := New(cfg, Options{Log: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
 	if err := app.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -184,7 +184,7 @@ func TestBroadcastCampaignEndToEnd(t *testing.T) {
 	}
 	code := c.json("POST", "/api/v1/campaigns", map[string]any{
 		"name": "e2e", "dial_mode": "broadcast", "max_concurrent": 15, "calls_per_second": 100,
-		"max_attempts": 3, "retry_after_seconds": 0,
+		"max_attempts": 3, "retry_after_seconds": 0, "ring_timeout_seconds": 1,
 	}, &camp)
 	if code != 201 || camp.ID == 0 || camp.State != "draft" {
 		t.Fatalf("create: %d %+v", code, camp)
