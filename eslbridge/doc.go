@@ -9,16 +9,14 @@
 // subscription and the normalization of FreeSWITCH events into media.Events, and the
 // reconciliation of in-flight calls after a reconnect (`show channels as json`).
 //
-// It speaks ESL with a small client of its own (conn.go) rather than eslgo: eslgo v1.5.0
-// has no dial timeout and can wait forever for auth/request, matches replies to
-// commands by arrival (so one timed-out command shifts every later reply), calls each
-// event listener in a new goroutine (reordering events), and its Close and
-// ExitAndClose race with its own loops (unsynchronized map reads that -race reports on
-// every Close, and a send on a closed channel that can panic). The client here has one
-// reader goroutine per connection, matches replies in order, delivers events in the
-// node's order and treats any command timeout as a dead connection.
+// It speaks ESL through eslgo (github.com/percipia/eslgo v1.5.0, carried with a small
+// patch in third_party/eslgo: a dial and auth/request timeout, and its close path made
+// race-free). eslgo hands a reply to whichever command waits first, so commands go one
+// at a time per connection and a timed-out command drops the connection; it runs each
+// event listener in its own goroutine, so the driver restores each call's order by
+// Event-Sequence (ReorderWindow) before normalizing.
 //
-// Imports: the standard library, media and github.com/google/uuid; tests also use
+// Imports: the standard library, media, eslgo and github.com/google/uuid; tests also use
 // esltest, media/sim and media/mediatest. Never campaigns, ivr, crm or controller.
 //
 // # Events and their order
@@ -26,7 +24,9 @@
 //   - Per call, events reach Events() in the node's Event-Sequence order: Ringing or
 //     EarlyMedia, Answered, in-call events (DTMF in the order pressed, playback,
 //     recording, bridged), then exactly one Hangup, which is the last event of the call.
-//     Nothing is delivered for a call after its Hangup.
+//     Nothing is delivered for a call after its Hangup. (An in-call event delayed by
+//     more than ReorderWindow behind a newer one of its call cannot be put back; the
+//     call's states stay consistent regardless, as below.)
 //   - EarlyMedia (183) is not an answer, and neither is the originate's +OK (FreeSWITCH
 //     sends it at the 183): only CHANNEL_ANSWER, or an answered time in a later event's
 //     channel snapshot, makes a call Answered.
@@ -52,7 +52,7 @@
 // # Concurrency
 //
 // Every method is safe for concurrent use. Commands may be issued concurrently; they
-// are pipelined on the connection. One goroutine (the sequencer) owns all per-call
+// are serialized on the connection. One goroutine (the sequencer) owns all per-call
 // state; Originate, LiveCalls and the reconnect logic hand it work and wait.
 // Originate wraps media.ErrNotSent only when the command certainly did not reach the
 // node; after writing, a missing reply is a plain error and the call stays tracked.

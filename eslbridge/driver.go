@@ -47,9 +47,9 @@ type Config struct {
 	// default 5 s, negative disables it.
 	KeepAlive time.Duration
 	// ReorderWindow is how long an event waits for older ones that arrive late, before
-	// events leave in Event-Sequence order. The driver's own connection delivers events
-	// in the node's order, so the default is 0 (no wait); a receive path that reorders
-	// (such as eslgo's goroutine per event) needs a few milliseconds.
+	// events leave in Event-Sequence order: eslgo runs each event listener in its own
+	// goroutine, so events arrive reordered by a few microseconds to milliseconds.
+	// Default 20 ms; negative disables the wait.
 	ReorderWindow time.Duration
 	// EventBuffer is the capacity of the Events channel; default 4096.
 	EventBuffer int
@@ -68,6 +68,7 @@ func (c *Config) defaults() {
 	set(&c.LostGrace, 10*time.Second)
 	set(&c.RingTimeout, 30*time.Second)
 	set(&c.KeepAlive, 5*time.Second)
+	set(&c.ReorderWindow, 20*time.Millisecond)
 	if c.EventBuffer <= 0 {
 		c.EventBuffer = 4096
 	}
@@ -594,7 +595,7 @@ func (d *Driver) connect(ctx context.Context) (*eslConn, error) {
 	defer cancel()
 	stop := context.AfterFunc(d.ctx, cancel)
 	defer stop()
-	c, err := dialESL(ctx, d.cfg.Address, d.cfg.Password, d.cfg.DialTimeout, &d.wg, d.onEvent)
+	c, err := dialESL(ctx, d.cfg.Address, d.cfg.Password, d.cfg.DialTimeout, d.log, d.onEvent)
 	if err != nil {
 		return nil, fmt.Errorf("connect %s: %w", d.cfg.Address, err)
 	}

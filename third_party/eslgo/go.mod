@@ -1,0 +1,3 @@
+module github.com/percipia/eslgo
+
+go 1.21
