@@ -151,13 +151,22 @@ func (a *App) Start(ctx context.Context) error {
 	return nil
 }
 
+// Health probes: an idle node is probed every healthInterval and a probe or command that
+// gets no answer within commandTimeout drops the connection, so a node that stops
+// answering is out of the pool within 5 s (a dead process or a reset is seen at once).
+const (
+	healthInterval = 2 * time.Second
+	commandTimeout = 3 * time.Second
+)
+
 // startDriver connects to one node; drivers reconnect by themselves until closed.
 func (a *App) startDriver(ctx context.Context, n NodeConfig) media.Driver {
-	log := a.log.With("node", n.Name)
+	log := a.log // the drivers add the node's name
 	if media.Kind(n.Kind) == media.KindAsterisk {
 		drv := ari.New(ari.Config{
 			Name: n.Name, URL: n.Address, Username: n.Username, Password: n.Password,
 			App: n.App, DialTemplate: n.DialTemplate,
+			RequestTimeout: commandTimeout, PingInterval: healthInterval,
 		}, a.clock, log)
 		go func() {
 			if err := drv.Start(ctx); err != nil && ctx.Err() == nil {
@@ -168,6 +177,7 @@ func (a *App) startDriver(ctx context.Context, n NodeConfig) media.Driver {
 	}
 	drv := eslbridge.New(eslbridge.Config{
 		Name: n.Name, Address: n.Address, Password: n.Password, DialTemplate: n.DialTemplate,
+		CommandTimeout: commandTimeout, KeepAlive: healthInterval,
 	}, a.clock, log)
 	drv.Start(ctx)
 	return drv

@@ -25,11 +25,7 @@ func TestKill9MidCampaign(t *testing.T) {
 		t.Skip("builds and runs the binary")
 	}
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "callplane")
-	build := exec.Command("go", "build", "-race", "-o", bin, ".")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := buildBinary(t)
 	eslAddr, statsAddr, httpAddr := freeAddr(t), freeAddr(t), freeAddr(t)
 
 	simLog := &lockedBuffer{}
@@ -145,6 +141,136 @@ media:
 		t.Fatalf("contacts %d, originates %d", len(list.Contacts), total)
 	}
 	t.Logf("after kill -9 and restart: %+v; simulator saw %d originates", st, total)
+}
+
+var built struct {
+	once sync.Once
+	path string
+	err  error
+	out  []byte
+}
+
+// buildBinary builds the callplane binary (with -race) once per test run.
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	built.once.Do(func() {
+		dir, err := os.MkdirTemp("", "callplane-bin")
+		if err != nil {
+			built.err = err
+			return
+		}
+		built.path = filepath.Join(dir, "callplane")
+		built.out, built.err = exec.Command("go", "build", "-race", "-o", built.path, ".").CombinedOutput()
+	})
+	if built.err != nil {
+		t.Fatalf("build: %v\n%s", built.err, built.out)
+	}
+	return built.path
+}
+
+// startSim runs a simulator subcommand and waits for its /stats.
+func startSim(t *testing.T, bin string, args ...string) (*exec.Cmd, string) {
+	t.Helper()
+	stats := freeAddr(t)
+	cmd := exec.Command(bin, append(append([]string{"simulate"}, args...), "--stats-addr", stats)...)
+	out := &lockedBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+		if t.Failed() {
+			t.Logf("simulator %v:\n%s", args[:1], tail(out.String(), 20))
+		}
+	})
+	waitHTTP(t, "http://"+stats+"/stats")
+	return cmd, stats
+}
+
+// TestNodeProcessKilledMidCampaign kills one of three simulated nodes (its process) while
+// a campaign runs over all of them: the node is marked down, takes no new call from then
+// on, the campaign completes, and no contact is lost or dialed beyond max_attempts.
+func TestNodeProcessKilledMidCampaign(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	bin := buildBinary(t)
+	fsA, fsB, astURL := freeAddr(t), freeAddr(t), freeAddr(t)
+	startSim(t, bin, "freeswitch", "--listen", fsA, "--time-scale", "40", "--seed", "1")
+	victim, _ := startSim(t, bin, "freeswitch", "--listen", fsB, "--time-scale", "40", "--seed", "2")
+	startSim(t, bin, "asterisk", "--listen", astURL, "--username", "cp", "--password", "pw", "--time-scale", "40", "--seed", "3")
+
+	c := startApp(t,
+		NodeConfig{Name: "fs-a", Kind: "freeswitch", Address: fsA, Password: "ClueCon",
+			DialTemplate: "sofia/gateway/x/{number}", MaxCalls: 10, Pools: []string{"default"}, Weight: 1},
+		NodeConfig{Name: "fs-b", Kind: "freeswitch", Address: fsB, Password: "ClueCon",
+			DialTemplate: "sofia/gateway/x/{number}", MaxCalls: 10, Pools: []string{"default"}, Weight: 1},
+		NodeConfig{Name: "ast-c", Kind: "asterisk", Address: "http://" + astURL, Username: "cp", Password: "pw",
+			DialTemplate: "PJSIP/{number}@x", MaxCalls: 10, Pools: []string{"default"}, Weight: 1},
+	)
+	type node struct {
+		Name       string `json:"name"`
+		Up         bool   `json:"up"`
+		Originated int    `json:"originated"`
+	}
+	nodes := func() map[string]node {
+		var r struct {
+			Nodes []node `json:"nodes"`
+		}
+		c.json("GET", "/api/v1/media/nodes", nil, &r)
+		m := map[string]node{}
+		for _, n := range r.Nodes {
+			m[n.Name] = n
+		}
+		return m
+	}
+
+	var camp struct {
+		ID int64 `json:"id"`
+	}
+	c.json("POST", "/api/v1/campaigns", map[string]any{
+		"name": "node dies", "dial_mode": "broadcast", "max_concurrent": 24, "calls_per_second": 100,
+		"max_attempts": 3, "retry_after_seconds": 1,
+	}, &camp)
+	body, _ := csvWithBadRows(200)
+	c.do("POST", fmt.Sprintf("/api/v1/campaigns/%d/contacts", camp.ID), "text/csv", body, nil)
+	c.json("POST", fmt.Sprintf("/api/v1/campaigns/%d/start", camp.ID), nil, nil)
+
+	deadline := time.Now().Add(time.Minute)
+	for nodes()["fs-b"].Originated < 20 {
+		if time.Now().After(deadline) {
+			t.Fatalf("fs-b never got calls: %+v", nodes())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	killed := time.Now()
+	victim.Process.Signal(syscall.SIGKILL)
+	victim.Wait()
+	for nodes()["fs-b"].Up {
+		if time.Since(killed) > time.Minute {
+			t.Fatal("fs-b still up a minute after its process died")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	detected := time.Since(killed)
+	atDown := nodes()["fs-b"].Originated
+
+	st := c.waitCompleted(camp.ID)
+	after := nodes()
+	if after["fs-b"].Originated != atDown {
+		t.Errorf("fs-b took %d calls after it was marked down", after["fs-b"].Originated-atDown)
+	}
+	var list contactsResp
+	c.json("GET", fmt.Sprintf("/api/v1/campaigns/%d/contacts?limit=1000", camp.ID), nil, &list)
+	for _, ct := range list.Contacts {
+		if ct.Attempts < 1 || ct.Attempts > 3 || ct.Status == "pending" || ct.Status == "dialing" {
+			t.Errorf("contact %s: status %s after %d attempts", ct.Phone, ct.Status, ct.Attempts)
+		}
+	}
+	t.Logf("fs-b marked down %v after its process was killed; stats %+v; originated per node: fs-a %d, fs-b %d, ast-c %d",
+		detected.Round(time.Millisecond), st, after["fs-a"].Originated, after["fs-b"].Originated, after["ast-c"].Originated)
 }
 
 func freeAddr(t *testing.T) string {

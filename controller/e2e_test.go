@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/callplane/callplane/ari/aritest"
 	"github.com/callplane/callplane/eslbridge/esltest"
 	"github.com/callplane/callplane/media/sim"
 	"github.com/callplane/callplane/schema/schematest"
@@ -127,17 +128,9 @@ func csvWithBadRows(n int) (body []byte, badLines []int) {
 	return []byte(b.String()), badLines
 }
 
-func TestBroadcastCampaignEndToEnd(t *testing.T) {
-	model := sim.Default()
-	model.AnswerRate = 0.4
-	model.RingMedian = 40 * time.Millisecond
-	model.TalkMedian = 60 * time.Millisecond
-	fs := esltest.New(esltest.Options{Model: model, Seed: 7})
-	if err := fs.Listen("127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	defer fs.Close()
-
+// startApp runs the daemon in-process on port 0 against the test database and nodes.
+func startApp(t *testing.T, nodes ...NodeConfig) client {
+	t.Helper()
 	cfg, err := LoadConfig("", func(string) string { return "" })
 	if err != nil {
 		t.Fatal(err)
@@ -147,23 +140,95 @@ func TestBroadcastCampaignEndToEnd(t *testing.T) {
 	cfg.Auth.AdminToken = token
 	cfg.Dialer.Tick = 10 * time.Millisecond
 	cfg.Dialer.DefaultPrompt = "ivr/welcome.wav"
-	cfg.Media.Nodes = []NodeConfig{{
-		Name: "fs1", Kind: "freeswitch", Address: fs.Addr(), Password: "ClueCon",
-		DialTemplate: "sofia/gateway/carrier-a/{number}", MaxCalls: 20, CallsPerSecond: 200,
-		Pools: []string{"default"}, Weight: 1,
-	}}
+	cfg.Media.Nodes = nodes
 	app := New(cfg, Options{Log: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
 	if err := app.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	defer func() {
+	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		if err := app.Stop(ctx); err != nil {
 			t.Errorf("stop: %v", err)
 		}
-	}()
-	c := client{t: t, base: "http://" + app.Addr()}
+	})
+	return client{t: t, base: "http://" + app.Addr()}
+}
+
+// fastModel makes simulated calls short so a campaign finishes in seconds.
+func fastModel(answer float64) sim.Model {
+	m := sim.Default()
+	m.AnswerRate = answer
+	m.RingMedian = 40 * time.Millisecond
+	m.TalkMedian = 60 * time.Millisecond
+	return m
+}
+
+// runCampaign creates a broadcast campaign on pool, imports n numbers starting at first,
+// starts it and waits for completion.
+func (c client) runCampaign(name, pool string, first, n int) (int64, statsResp) {
+	c.t.Helper()
+	var camp struct {
+		ID int64 `json:"id"`
+	}
+	if code := c.json("POST", "/api/v1/campaigns", map[string]any{
+		"name": name, "dial_mode": "broadcast", "max_concurrent": 10, "calls_per_second": 100,
+		"max_attempts": 2, "retry_after_seconds": 0, "ring_timeout_seconds": 1, "media_pool": pool,
+	}, &camp); code != 201 {
+		c.t.Fatalf("create %s: %d", name, code)
+	}
+	var rows []map[string]string
+	for i := 0; i < n; i++ {
+		rows = append(rows, map[string]string{"phone": fmt.Sprintf("+86139%08d", first+i), "name": fmt.Sprintf("客户%d", i)})
+	}
+	var imp struct {
+		Imported int `json:"imported"`
+	}
+	c.json("POST", fmt.Sprintf("/api/v1/campaigns/%d/contacts", camp.ID), rows, &imp)
+	if imp.Imported != n {
+		c.t.Fatalf("%s: imported %d of %d", name, imp.Imported, n)
+	}
+	c.json("POST", fmt.Sprintf("/api/v1/campaigns/%d/start", camp.ID), nil, nil)
+	return camp.ID, c.waitCompleted(camp.ID)
+}
+
+// checkOriginates compares the originates each node received per number with the
+// attempts callplane recorded, and returns how many calls each node took.
+func (c client) checkOriginates(id int64, nodes map[string]func() map[string]int) map[string]int {
+	c.t.Helper()
+	var list contactsResp
+	c.json("GET", fmt.Sprintf("/api/v1/campaigns/%d/contacts?limit=10000", id), nil, &list)
+	per := map[string]int{}
+	stats := map[string]map[string]int{}
+	for name, f := range nodes {
+		stats[name] = f()
+	}
+	for _, ct := range list.Contacts {
+		total := 0
+		for name, s := range stats {
+			n := s[strings.TrimPrefix(ct.Phone, "+")]
+			per[name] += n
+			total += n
+		}
+		if total != ct.Attempts || ct.Attempts > 2 {
+			c.t.Errorf("%s: %d attempts recorded, %d originates received", ct.Phone, ct.Attempts, total)
+		}
+	}
+	return per
+}
+
+func TestBroadcastCampaignEndToEnd(t *testing.T) {
+	fs := esltest.New(esltest.Options{Model: fastModel(0.4), Seed: 7})
+	if err := fs.Listen("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	defer fs.Close()
+
+	c := startApp(t, NodeConfig{
+		Name: "fs1", Kind: "freeswitch", Address: fs.Addr(), Password: "ClueCon",
+		DialTemplate: "sofia/gateway/carrier-a/{number}", MaxCalls: 20, CallsPerSecond: 200,
+		Pools: []string{"default"}, Weight: 1,
+	})
 
 	// Unauthenticated requests are refused; health needs no token.
 	resp, err := http.Get(c.base + "/api/v1/media/nodes")
@@ -264,4 +329,55 @@ func TestBroadcastCampaignEndToEnd(t *testing.T) {
 	if !bytes.Contains(metrics, []byte(`callplane_originates_total{node="fs1"}`)) {
 		t.Fatalf("metrics lack the originate counter")
 	}
+}
+
+func TestBroadcastOverFreeSWITCHAndAsterisk(t *testing.T) {
+	fs := esltest.New(esltest.Options{Model: fastModel(0.4), Seed: 11})
+	if err := fs.Listen("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	defer fs.Close()
+	ast := aritest.New(aritest.Options{Username: "cp", Password: "pw", App: "callplane", Model: fastModel(0.4),
+		Seed: 12, PlaybackDuration: 20 * time.Millisecond})
+	if err := ast.Listen("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	defer ast.Close()
+	c := startApp(t,
+		NodeConfig{Name: "fs1", Kind: "freeswitch", Address: fs.Addr(), Password: "ClueCon",
+			DialTemplate: "sofia/gateway/carrier-a/{number}", MaxCalls: 10, Pools: []string{"default", "freeswitch"}, Weight: 1},
+		NodeConfig{Name: "ast1", Kind: "asterisk", Address: ast.URL(), Username: "cp", Password: "pw", App: "callplane",
+			DialTemplate: "PJSIP/{number}@carrier-a", MaxCalls: 10, Pools: []string{"default", "asterisk"}, Weight: 1},
+	)
+	nodes := map[string]func() map[string]int{
+		"fs1":  func() map[string]int { return fs.Stats().Originates },
+		"ast1": func() map[string]int { return ast.Stats().Originates },
+	}
+
+	id, st := c.runCampaign("asterisk only", "asterisk", 0, 60)
+	per := c.checkOriginates(id, nodes)
+	if per["fs1"] != 0 || per["ast1"] != st.Attempts || st.Outcomes["answered"] == 0 {
+		t.Fatalf("asterisk pool: per node %v, stats %+v", per, st)
+	}
+
+	id, st = c.runCampaign("both kinds", "default", 1000, 120)
+	per = c.checkOriginates(id, nodes)
+	if per["fs1"] == 0 || per["ast1"] == 0 || per["fs1"]+per["ast1"] != st.Attempts {
+		t.Fatalf("default pool must spread calls over both kinds: per node %v, stats %+v", per, st)
+	}
+	var nodesResp struct {
+		Nodes []struct {
+			Name       string `json:"name"`
+			Kind       string `json:"kind"`
+			Up         bool   `json:"up"`
+			Originated int    `json:"originated"`
+		} `json:"nodes"`
+	}
+	c.json("GET", "/api/v1/media/nodes", nil, &nodesResp)
+	for _, n := range nodesResp.Nodes {
+		if !n.Up || n.Originated == 0 {
+			t.Errorf("node %+v: want up with calls counted", n)
+		}
+	}
+	t.Logf("default pool: %d attempts, fs1 %d, ast1 %d", st.Attempts, per["fs1"], per["ast1"])
 }
