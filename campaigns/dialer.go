@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 
 	"github.com/callplane/callplane/media"
 )
@@ -17,6 +18,9 @@ type Config struct {
 	Owner string
 	// Tick is the engine loop period (default 100ms).
 	Tick time.Duration
+	// Poll is how often the dialer looks for running campaigns without an engine
+	// (default 500ms); with ListenDSN a started campaign is picked up at once anyway.
+	Poll time.Duration
 	// Recheck is how often an engine reloads its campaign, checks its lock and re-verifies
 	// calls it is unsure of (default 1s).
 	Recheck time.Duration
@@ -31,6 +35,9 @@ type Config struct {
 	DrainTimeout time.Duration
 	// DefaultPrompt is played to answered broadcast calls whose campaign names none.
 	DefaultPrompt string
+	// ListenDSN, when set, is the database URL a LISTEN connection uses so a campaign
+	// started on any controller is picked up at once rather than on the next poll.
+	ListenDSN string
 }
 
 func (c *Config) defaults() {
@@ -39,6 +46,9 @@ func (c *Config) defaults() {
 	}
 	if c.Tick <= 0 {
 		c.Tick = 100 * time.Millisecond
+	}
+	if c.Poll <= 0 {
+		c.Poll = 500 * time.Millisecond
 	}
 	if c.Recheck <= 0 {
 		c.Recheck = time.Second
@@ -72,6 +82,7 @@ type Dialer struct {
 	routes  map[string]*engine
 	orphans map[string]*orphan
 	wg      sync.WaitGroup
+	closers []func() error
 }
 
 // orphan holds events of a call no engine has claimed yet: after a restart a node may
@@ -115,18 +126,48 @@ func (d *Dialer) Run(ctx context.Context) {
 			}
 		}
 	}()
-	t := time.NewTicker(500 * time.Millisecond)
+	t := time.NewTicker(d.cfg.Poll)
 	defer t.Stop()
+	wake := d.listen()
 	for d.sync(ctx); ctx.Err() == nil; {
 		select {
 		case <-ctx.Done():
 		case <-t.C:
+			d.sync(ctx)
+		case <-wake:
 			d.sync(ctx)
 		}
 	}
 	d.wg.Wait() // engines drain their calls, with events still routed to them
 	close(stop)
 	<-routed
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, c := range d.closers {
+		c()
+	}
+}
+
+// listen subscribes to campaign state changes (Store.Act notifies); the returned channel
+// is nil, never ready, without a ListenDSN. Polling stays as the fallback.
+func (d *Dialer) listen() <-chan *pq.Notification {
+	if d.cfg.ListenDSN == "" {
+		return nil
+	}
+	l := pq.NewListener(d.cfg.ListenDSN, 100*time.Millisecond, 10*time.Second, func(ev pq.ListenerEventType, err error) {
+		if err != nil {
+			d.log.Debug("campaign notifications", "event", ev, "err", err)
+		}
+	})
+	if err := l.Listen(notifyChannel); err != nil {
+		d.log.Warn("listen for campaign changes; polling only", "err", err)
+		l.Close()
+		return nil
+	}
+	d.mu.Lock()
+	d.closers = append(d.closers, l.Close)
+	d.mu.Unlock()
+	return l.Notify
 }
 
 // sync starts an engine for each running campaign that has none and prunes old orphans.
@@ -200,4 +241,11 @@ func (d *Dialer) engineCount() int {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return len(d.engines)
+}
+
+// listening reports whether the LISTEN connection is set up.
+func (d *Dialer) listening() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return len(d.closers) > 0
 }

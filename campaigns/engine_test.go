@@ -449,6 +449,19 @@ func TestPauseStopsNewCalls(t *testing.T) {
 	s.Act(ctx, c.ID, "stop", time.Now())
 }
 
+func TestStartIsPickedUpByNotification(t *testing.T) {
+	s := NewStore(db.DB)
+	node := newScriptNode()
+	c := newCampaign(t, s, Campaign{MaxConcurrent: 2, CallsPerSecond: 100, MaxAttempts: 1}, phones("1396", 3)...)
+	// Polling an hour apart: only the NOTIFY from Act can start the engine in time.
+	ctl := startController(t, "ctl-a", node, Config{Poll: time.Hour, ListenDSN: db.URL})
+	waitFor(t, func() bool { return ctl.dialer.listening() })
+	if _, err := s.Act(context.Background(), c.ID, "start", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	waitState(t, s, c.ID, StateCompleted)
+}
+
 func TestTransitions(t *testing.T) {
 	tests := []struct{ from, action, to, err string }{
 		{StateDraft, "start", StateRunning, ""},

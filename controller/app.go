@@ -114,7 +114,7 @@ func (a *App) Start(ctx context.Context) error {
 	dialer := campaigns.NewDialer(campaigns.Config{
 		Owner: a.cfg.Dialer.Owner, Tick: a.cfg.Dialer.Tick, TimeScale: timeScale,
 		LostGrace: a.cfg.Dialer.LostGrace, DrainTimeout: a.cfg.Dialer.DrainTimeout,
-		DefaultPrompt: a.cfg.Dialer.DefaultPrompt,
+		DefaultPrompt: a.cfg.Dialer.DefaultPrompt, ListenDSN: a.cfg.Database.URL,
 	}, db, a.pool, a.clock, a.log, campaigns.NewMetrics(a.registry))
 	a.wg.Add(1)
 	go func() {

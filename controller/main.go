@@ -84,7 +84,11 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	log.Info("shutting down")
 	stopCtx, cancel := context.WithTimeout(context.Background(), cfg.Dialer.DrainTimeout+30*time.Second)
 	defer cancel()
-	return app.Stop(stopCtx)
+	if err := app.Stop(stopCtx); err != nil {
+		return err
+	}
+	log.Info("stopped")
+	return nil
 }
 
 func migrate(ctx context.Context, args []string, stderr io.Writer) error {

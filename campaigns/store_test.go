@@ -1,0 +1,64 @@
+package campaigns
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/callplane/callplane/crm"
+)
+
+func TestImportKeepsFieldsAndRejectsNumbersAlreadyInTheCampaign(t *testing.T) {
+	s := NewStore(db.DB)
+	ctx := context.Background()
+	c, err := s.CreateCampaign(ctx, Campaign{Name: "import", MaxConcurrent: 1, CallsPerSecond: 1, MaxAttempts: 1}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	phones := crm.PhoneNormalizer{}
+	csv, err := crm.ParseCSV(strings.NewReader("手机号,姓名,备注\n138 0013 8000,张三,下午再打\n13900139000,李四,\n"), phones)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := s.Import(ctx, c.ID, csv, time.Now())
+	if err != nil || res.Imported != 2 || len(res.Rejected) != 0 {
+		t.Fatalf("first import: %+v %v", res, err)
+	}
+	js, err := crm.ParseJSON(strings.NewReader(`[{"phone":"13700137000"},{"phone":"+86 139 0013 9000"}]`), phones)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err = s.Import(ctx, c.ID, js, time.Now())
+	if err != nil || res.Imported != 1 || len(res.Rejected) != 1 {
+		t.Fatalf("second import: %+v %v", res, err)
+	}
+	if r := res.Rejected[0]; r.Index == nil || *r.Index != 1 || r.Line != 0 || !strings.Contains(r.Error, "already in this campaign") {
+		t.Fatalf("a JSON row is rejected by its index: %+v", r)
+	}
+
+	var fields string
+	if err := db.Get(&fields, `SELECT c.fields::text FROM contacts c JOIN leads l ON l.contact_id = c.id
+		WHERE l.campaign_id = $1 AND l.phone = '+8613800138000'`, c.ID); err != nil {
+		t.Fatal(err)
+	}
+	if fields != `{"备注": "下午再打"}` {
+		t.Fatalf("custom fields = %s", fields)
+	}
+	total, leads, err := s.Leads(ctx, c.ID, 10, 0)
+	if err != nil || total != 3 || leads[0].Name != "张三" || leads[0].Status != LeadPending {
+		t.Fatalf("leads: %d %+v %v", total, leads, err)
+	}
+	if _, err := s.Import(ctx, 999999, csv, time.Now()); err == nil || !strings.Contains(err.Error(), "not found") {
+		t.Fatalf("import into a missing campaign: %v", err)
+	}
+}
+
+func TestCreateCampaignValidates(t *testing.T) {
+	s := NewStore(db.DB)
+	_, err := s.CreateCampaign(context.Background(), Campaign{DialMode: "predictive", MaxConcurrent: 0, CallsPerSecond: -1}, time.Now())
+	ve, ok := err.(*ValidationError)
+	if !ok || len(ve.Problems) < 4 {
+		t.Fatalf("err = %v, want every problem listed", err)
+	}
+}
