@@ -155,7 +155,7 @@ func (a *App) Start(ctx context.Context) error {
 // gets no answer within commandTimeout drops the connection, so a node that stops
 // answering is out of the pool within 5 s (a dead process or a reset is seen at once).
 const (
-	healthInterval = 2 * time.Second
+	healthInterval = 1500 * time.Millisecond
 	commandTimeout = 3 * time.Second
 )
 
