@@ -381,3 +381,61 @@ func TestBroadcastOverFreeSWITCHAndAsterisk(t *testing.T) {
 	}
 	t.Logf("default pool: %d attempts, fs1 %d, ast1 %d", st.Attempts, per["fs1"], per["ast1"])
 }
+
+func TestAPIErrors(t *testing.T) {
+	fs := esltest.New(esltest.Options{Model: fastModel(1), Seed: 3})
+	if err := fs.Listen("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	defer fs.Close()
+	c := startApp(t, NodeConfig{Name: "fs1", Kind: "freeswitch", Address: fs.Addr(), Password: "ClueCon",
+		DialTemplate: "sofia/gateway/x/{number}", Pools: []string{"default"}, Weight: 1})
+
+	var camp struct {
+		ID int64 `json:"id"`
+	}
+	c.json("POST", "/api/v1/campaigns", map[string]any{"name": "errors", "max_concurrent": 1,
+		"calls_per_second": 1, "max_attempts": 1, "ring_timeout_seconds": 1}, &camp)
+	base := fmt.Sprintf("/api/v1/campaigns/%d", camp.ID)
+	var body map[string]any
+	tests := []struct {
+		name        string
+		method      string
+		path        string
+		contentType string
+		body        string
+		want        int
+	}{
+		{"unknown campaign", "GET", "/api/v1/campaigns/999999/stats", "", "", 404},
+		{"campaign id not a number", "GET", "/api/v1/campaigns/abc/stats", "", "", 404},
+		{"unknown action", "POST", base + "/explode", "", "", 404},
+		{"pause a draft", "POST", base + "/pause", "", "", 409},
+		{"unknown pool", "POST", "/api/v1/campaigns", "application/json",
+			`{"name":"x","max_concurrent":1,"calls_per_second":1,"max_attempts":1,"media_pool":"nowhere"}`, 422},
+		{"unknown field", "POST", "/api/v1/campaigns", "application/json", `{"name":"x","max_concurent":1}`, 400},
+		{"malformed JSON", "POST", "/api/v1/campaigns", "application/json", `{"name":`, 400},
+		{"campaign as form", "POST", "/api/v1/campaigns", "application/x-www-form-urlencoded", "name=x", 415},
+		{"contacts as XML", "POST", base + "/contacts", "application/xml", "<x/>", 415},
+		{"CSV without a phone column", "POST", base + "/contacts", "text/csv", "name,city\n张三,北京\n", 400},
+		{"JSON that is not an array", "POST", base + "/contacts", "application/json", `{"phone":"13800138000"}`, 400},
+		{"bad limit", "GET", base + "/contacts?limit=0", "", "", 422},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			body = nil
+			if code := c.do(tt.method, tt.path, tt.contentType, []byte(tt.body), &body); code != tt.want {
+				t.Fatalf("%s %s = %d %v, want %d", tt.method, tt.path, code, body, tt.want)
+			}
+			if body["error"] == nil || body["error"] == "" {
+				t.Fatalf("error body without a message: %v", body)
+			}
+		})
+	}
+	// A campaign that completed cannot be started again.
+	c.do("POST", base+"/contacts", "text/csv", []byte("phone\n13800138000\n"), nil)
+	c.json("POST", base+"/start", nil, nil)
+	c.waitCompleted(camp.ID)
+	if code := c.json("POST", base+"/start", nil, &body); code != 409 {
+		t.Fatalf("start a completed campaign = %d %v, want 409", code, body)
+	}
+}
