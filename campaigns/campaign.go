@@ -21,13 +21,14 @@ const (
 	StateCompleted = "completed"
 )
 
-// Lead statuses: pending and dialing are open; the others are final.
+// Lead statuses: pending and dialing are open; the others are final (dnc: skipped, on a do-not-call list).
 const (
 	LeadPending   = "pending"
 	LeadDialing   = "dialing"
 	LeadAnswered  = "answered"
 	LeadExhausted = "exhausted"
 	LeadInvalid   = "invalid"
+	LeadDNC       = "dnc"
 )
 
 // Campaign is one dialing job and its limits.

@@ -135,6 +135,19 @@ func (e *engine) dial(ctx context.Context, now time.Time) {
 	}
 	for i, l := range leases {
 		e.tokens--
+		// The last word before the originate: a number put on a list since the lease.
+		if reason, err := e.d.store.CheckDNC(ctx, e.id, l.Phone, now); err != nil || reason != "" {
+			if err != nil {
+				e.log.Warn("do-not-call check failed; not dialing", "call_id", l.CallID, "err", err)
+				e.d.metrics.Unleased.Inc()
+				if err := e.d.store.Unlease(ctx, l.CallID, now); err != nil {
+					e.log.Warn("return lease", "call_id", l.CallID, "err", err)
+				}
+			} else if err := e.d.store.SkipLeased(ctx, l.CallID, reason, now); err != nil {
+				e.log.Warn("skip lead on do-not-call list", "call_id", l.CallID, "err", err)
+			}
+			continue
+		}
 		e.calls[l.CallID] = &liveCall{started: now, verified: true}
 		e.d.claim(l.CallID, e)
 		req := media.OriginateRequest{

@@ -261,24 +261,34 @@ type Lease struct {
 	CallID    string `db:"-"`
 }
 
-// LeaseLeads takes up to n due leads of a campaign and writes an attempt row for each, in
-// one transaction: after it commits, each lease may be dialed exactly once. Numbers on a
-// live call in any campaign are skipped.
+// LeaseLeads takes up to n due leads of a campaign and writes an attempt row and a dial
+// decision for each, in one transaction: after it commits, each lease may be dialed
+// exactly once. Numbers on a live call in any campaign wait; numbers on a do-not-call
+// list that applies become final (status dnc) with a skip decision.
 func (s *Store) LeaseLeads(ctx context.Context, campaignID int64, n int, owner string, now time.Time) ([]Lease, error) {
 	var leases []Lease
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
 		leases = leases[:0]
 		err := tx.SelectContext(ctx, &leases, `
 			WITH due AS (
-				SELECT l.id FROM leads l
+				SELECT l.id, l.phone FROM leads l
 				WHERE l.campaign_id = $1 AND l.status = 'pending' AND l.next_attempt_at <= $2
 				  AND l.attempts < (SELECT max_attempts FROM campaigns WHERE id = $1)
 				  AND NOT EXISTS (SELECT 1 FROM attempts a WHERE a.phone = l.phone AND a.state = 'dialing')
 				ORDER BY l.next_attempt_at, l.id
 				LIMIT $3
-				FOR UPDATE OF l SKIP LOCKED)
+				FOR UPDATE OF l SKIP LOCKED),
+			checked AS (
+				SELECT due.id, `+fmt.Sprintf(dncReason, "due.phone", "$1", "$2")+` AS dnc FROM due),
+			skipped AS (
+				UPDATE leads l SET status = 'dnc', last_outcome = c.dnc, lease_owner = NULL, updated_at = $2
+				FROM checked c WHERE l.id = c.id AND c.dnc IS NOT NULL
+				RETURNING l.id, l.last_outcome),
+			logged AS (
+				INSERT INTO decisions (campaign_id, lead_id, at, action, reason)
+				SELECT $1, id, $2, 'skip', last_outcome FROM skipped)
 			UPDATE leads l SET status = 'dialing', attempts = l.attempts + 1, lease_owner = $4, updated_at = $2
-			FROM due WHERE l.id = due.id
+			FROM checked c WHERE l.id = c.id AND c.dnc IS NULL
 			RETURNING l.id, l.contact_id, l.phone, l.attempts`, campaignID, now, n, owner)
 		if err != nil {
 			return err
@@ -289,6 +299,11 @@ func (s *Store) LeaseLeads(ctx context.Context, campaignID int64, n int, owner s
 				INSERT INTO attempts (call_id, campaign_id, lead_id, phone, attempt_no, controller, started_at)
 				VALUES ($1, $2, $3, $4, $5, $6, $7)`,
 				leases[i].CallID, campaignID, leases[i].LeadID, leases[i].Phone, leases[i].AttemptNo, owner, now); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `
+				INSERT INTO decisions (campaign_id, lead_id, at, action, reason, call_id) VALUES ($1, $2, $3, 'dial', $4, $5)`,
+				campaignID, leases[i].LeadID, now, fmt.Sprintf("dial attempt=%d", leases[i].AttemptNo), leases[i].CallID); err != nil {
 				return err
 			}
 		}
@@ -310,6 +325,9 @@ func (s *Store) Unlease(ctx context.Context, callID string, now time.Time) error
 			return nil
 		}
 		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM decisions WHERE call_id = $1`, callID); err != nil {
 			return err
 		}
 		_, err = tx.ExecContext(ctx, `UPDATE leads SET status = 'pending', attempts = attempts - 1, lease_owner = NULL, updated_at = $2

@@ -439,3 +439,76 @@ func TestAPIErrors(t *testing.T) {
 		t.Fatalf("start a completed campaign = %d %v, want 409", code, body)
 	}
 }
+
+func TestDoNotCallThroughTheAPI(t *testing.T) {
+	fs := esltest.New(esltest.Options{Model: fastModel(0.5), Seed: 5})
+	if err := fs.Listen("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	defer fs.Close()
+	c := startApp(t, NodeConfig{Name: "fs1", Kind: "freeswitch", Address: fs.Addr(), Password: "ClueCon",
+		DialTemplate: "sofia/gateway/x/{number}", Pools: []string{"default"}, Weight: 1})
+
+	var camp struct {
+		ID int64 `json:"id"`
+	}
+	c.json("POST", "/api/v1/campaigns", map[string]any{"name": "dnc", "max_concurrent": 5,
+		"calls_per_second": 50, "max_attempts": 1, "ring_timeout_seconds": 1}, &camp)
+	base := fmt.Sprintf("/api/v1/campaigns/%d", camp.ID)
+	c.do("POST", base+"/contacts", "text/csv", []byte("phone\n13900000001\n13900000002\n13900000003\n13900000004\n"), nil)
+
+	var added struct {
+		Added    int              `json:"added"`
+		Rejected []map[string]any `json:"rejected"`
+	}
+	if code := c.do("POST", "/api/v1/dnc", "text/csv",
+		[]byte("phone,source,expires_at\n139 0000 0001,complaint,\n13900000003,x,2020-01-01T00:00:00Z\nnope,,\n"), &added); code != 200 ||
+		added.Added != 2 || len(added.Rejected) != 1 {
+		t.Fatalf("global list: %d %+v", code, added)
+	}
+	c.json("POST", base+"/dnc", []map[string]string{{"phone": "+86 139 0000 0002", "source": "ivr", "note": "按9退订"}}, &added)
+	if added.Added != 1 {
+		t.Fatalf("campaign list: %+v", added)
+	}
+	c.json("POST", base+"/start", nil, nil)
+	st := c.waitCompleted(camp.ID)
+	if st.Attempts != 2 {
+		t.Fatalf("stats %+v: two numbers are on lists (one expired entry does not count)", st)
+	}
+	orig := fs.Stats().Originates
+	var list contactsResp
+	c.json("GET", base+"/contacts", nil, &list)
+	for _, ct := range list.Contacts {
+		var ds struct {
+			Decisions []struct {
+				Action string `json:"action"`
+				Reason string `json:"reason"`
+			} `json:"decisions"`
+		}
+		c.json("GET", fmt.Sprintf("/api/v1/contacts/%d/decisions", ct.ID), nil, &ds)
+		n := orig[strings.TrimPrefix(ct.Phone, "+")]
+		want := map[string]string{"+8613900000001": "dnc:global", "+8613900000002": "dnc:campaign"}[ct.Phone]
+		switch {
+		case want != "" && (n != 0 || len(ds.Decisions) != 1 || ds.Decisions[0].Action != "skip" || ds.Decisions[0].Reason != want):
+			t.Errorf("%s: originated %d, decisions %+v; want skipped for %s", ct.Phone, n, ds.Decisions, want)
+		case want == "" && (n != 1 || len(ds.Decisions) != 1 || ds.Decisions[0].Action != "dial"):
+			t.Errorf("%s: originated %d, decisions %+v; want one dial", ct.Phone, n, ds.Decisions)
+		}
+	}
+	var entries struct {
+		Entries []struct {
+			ID    int64  `json:"id"`
+			Phone string `json:"phone"`
+		} `json:"entries"`
+	}
+	c.json("GET", "/api/v1/dnc?phone=13900000001", nil, &entries)
+	if len(entries.Entries) != 1 {
+		t.Fatalf("lookup by phone: %+v", entries)
+	}
+	if code := c.do("DELETE", fmt.Sprintf("/api/v1/dnc/%d", entries.Entries[0].ID), "", nil, nil); code != 204 {
+		t.Fatalf("delete: %d", code)
+	}
+	if code := c.do("DELETE", fmt.Sprintf("/api/v1/dnc/%d", entries.Entries[0].ID), "", nil, nil); code != 404 {
+		t.Fatalf("delete twice: %d", code)
+	}
+}

@@ -60,6 +60,12 @@ func New(d Deps) http.Handler {
 	v1.POST("/campaigns/:id/:action", h.act)
 	v1.GET("/campaigns/:id/stats", h.stats)
 	v1.GET("/media/nodes", h.nodes)
+	v1.GET("/contacts/:id/decisions", h.decisions)
+	v1.POST("/dnc", h.addDNC)
+	v1.GET("/dnc", h.listDNC)
+	v1.DELETE("/dnc/:entry", h.removeDNC)
+	v1.POST("/campaigns/:id/dnc", h.addDNC)
+	v1.GET("/campaigns/:id/dnc", h.listDNC)
 	return e
 }
 
@@ -201,23 +207,9 @@ func (h *handlers) importContacts(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	body := http.MaxBytesReader(c.Response(), c.Request().Body, maxUpload)
-	ct, _, _ := mime.ParseMediaType(c.Request().Header.Get(echo.HeaderContentType))
-	var parsed crm.ImportResult
-	switch ct {
-	case "text/csv", "application/csv", "text/plain":
-		parsed, err = crm.ParseCSV(body, h.d.Phones)
-	case "application/json":
-		parsed, err = crm.ParseJSON(body, h.d.Phones)
-	default:
-		return echo.NewHTTPError(http.StatusUnsupportedMediaType, "send text/csv (a header row with a phone column) or application/json (an array of objects with \"phone\")")
-	}
+	parsed, err := h.parseUpload(c)
 	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return echo.NewHTTPError(http.StatusRequestEntityTooLarge, fmt.Sprintf("upload larger than %d bytes", maxUpload))
-		}
-		return echo.NewHTTPError(http.StatusBadRequest, err.Error())
+		return err
 	}
 	res, err := h.d.Store.Import(c.Request().Context(), id, parsed, h.d.Clock.Now())
 	if err != nil {
@@ -229,27 +221,61 @@ func (h *handlers) importContacts(c echo.Context) error {
 	return c.JSON(http.StatusOK, res)
 }
 
+// parseUpload reads a list of numbers: text/csv with a header row and a phone column, or
+// a JSON array of objects with "phone". Bad rows are returned as rejections.
+func (h *handlers) parseUpload(c echo.Context) (crm.ImportResult, error) {
+	body := http.MaxBytesReader(c.Response(), c.Request().Body, maxUpload)
+	ct, _, _ := mime.ParseMediaType(c.Request().Header.Get(echo.HeaderContentType))
+	var parsed crm.ImportResult
+	var err error
+	switch ct {
+	case "text/csv", "application/csv", "text/plain":
+		parsed, err = crm.ParseCSV(body, h.d.Phones)
+	case "application/json":
+		parsed, err = crm.ParseJSON(body, h.d.Phones)
+	default:
+		return parsed, echo.NewHTTPError(http.StatusUnsupportedMediaType, "send text/csv (a header row with a phone column) or application/json (an array of objects with \"phone\")")
+	}
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return parsed, echo.NewHTTPError(http.StatusRequestEntityTooLarge, fmt.Sprintf("upload larger than %d bytes", maxUpload))
+		}
+		return parsed, echo.NewHTTPError(http.StatusBadRequest, err.Error())
+	}
+	return parsed, nil
+}
+
 func (h *handlers) listContacts(c echo.Context) error {
 	id, err := campaignID(c)
 	if err != nil {
 		return err
 	}
-	limit, offset := 100, 0
-	if v := c.QueryParam("limit"); v != "" {
-		if limit, err = strconv.Atoi(v); err != nil || limit < 1 || limit > 10000 {
-			return &campaigns.ValidationError{Problems: []string{"limit: want 1..10000"}}
-		}
-	}
-	if v := c.QueryParam("offset"); v != "" {
-		if offset, err = strconv.Atoi(v); err != nil || offset < 0 {
-			return &campaigns.ValidationError{Problems: []string{"offset: want >= 0"}}
-		}
+	limit, offset, err := page(c)
+	if err != nil {
+		return err
 	}
 	total, leads, err := h.d.Store.Leads(c.Request().Context(), id, limit, offset)
 	if err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, map[string]any{"total": total, "contacts": leads})
+}
+
+// page reads ?limit= (1..10000, default 100) and ?offset=.
+func page(c echo.Context) (limit, offset int, err error) {
+	limit = 100
+	if v := c.QueryParam("limit"); v != "" {
+		if limit, err = strconv.Atoi(v); err != nil || limit < 1 || limit > 10000 {
+			return 0, 0, &campaigns.ValidationError{Problems: []string{"limit: want 1..10000"}}
+		}
+	}
+	if v := c.QueryParam("offset"); v != "" {
+		if offset, err = strconv.Atoi(v); err != nil || offset < 0 {
+			return 0, 0, &campaigns.ValidationError{Problems: []string{"offset: want >= 0"}}
+		}
+	}
+	return limit, offset, nil
 }
 
 func (h *handlers) stats(c echo.Context) error {
