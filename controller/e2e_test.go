@@ -131,12 +131,17 @@ func csvWithBadRows(n int) (body []byte, badLines []int) {
 // startApp runs the daemon in-process on port 0 against the test database and nodes.
 func startApp(t *testing.T, nodes ...NodeConfig) client {
 	t.Helper()
+	return startAppOn(t, db.URL, nodes...)
+}
+
+func startAppOn(t *testing.T, dbURL string, nodes ...NodeConfig) client {
+	t.Helper()
 	cfg, err := LoadConfig("", func(string) string { return "" })
 	if err != nil {
 		t.Fatal(err)
 	}
 	cfg.HTTP.Addr = "127.0.0.1:0"
-	cfg.Database.URL = db.URL
+	cfg.Database.URL = dbURL
 	cfg.Auth.AdminToken = token
 	cfg.Dialer.Tick = 10 * time.Millisecond
 	cfg.Dialer.DefaultPrompt = "ivr/welcome.wav"
