@@ -76,6 +76,7 @@ type Dialer struct {
 	clock   media.Clock
 	log     *slog.Logger
 	metrics *Metrics
+	hub     *Hub
 
 	mu      sync.Mutex
 	engines map[int64]*engine
@@ -94,14 +95,14 @@ type orphan struct {
 
 const orphanTTL = 2 * time.Minute
 
-// NewDialer wires a dialer; Run starts it.
-func NewDialer(cfg Config, db *sqlx.DB, pool *media.Pool, clock media.Clock, log *slog.Logger, m *Metrics) *Dialer {
+// NewDialer wires a dialer; Run starts it. m and hub may be nil.
+func NewDialer(cfg Config, db *sqlx.DB, pool *media.Pool, clock media.Clock, log *slog.Logger, m *Metrics, hub *Hub) *Dialer {
 	cfg.defaults()
 	if m == nil {
 		m = NewMetrics(nil)
 	}
 	return &Dialer{
-		cfg: cfg, store: NewStore(db), db: db, pool: pool, clock: clock, log: log, metrics: m,
+		cfg: cfg, store: NewStore(db), db: db, pool: pool, clock: clock, log: log, metrics: m, hub: hub,
 		engines: map[int64]*engine{}, routes: map[string]*engine{}, orphans: map[string]*orphan{},
 	}
 }

@@ -105,6 +105,7 @@ func (e *engine) step(ctx context.Context) bool {
 			} else if done {
 				e.c.State = StateCompleted
 				e.log.Info("campaign completed")
+				e.d.hub.Publish(LiveEvent{Type: "campaign.state", At: now, CampaignID: e.id, State: StateCompleted})
 			}
 		}
 	}
@@ -166,6 +167,7 @@ func (e *engine) dial(ctx context.Context, now time.Time) {
 		case err == nil:
 			e.calls[l.CallID].node = node
 			e.d.metrics.Originates.WithLabelValues(node).Inc()
+			e.publish("call.originated", l.CallID, node, "")
 			if err := e.d.store.SetAttemptNode(ctx, l.CallID, node); err != nil {
 				e.log.Warn("record attempt node", "call_id", l.CallID, "node", node, "err", err)
 			}
@@ -182,6 +184,10 @@ func (e *engine) dial(ctx context.Context, now time.Time) {
 			e.finish(ctx, l.CallID, Result{Outcome: media.OutcomeFailed, Cause: "ORIGINATE_ERROR"})
 		}
 	}
+}
+
+func (e *engine) publish(typ, callID, node, outcome string) {
+	e.d.hub.Publish(LiveEvent{Type: typ, At: e.d.clock.Now(), CampaignID: e.id, CallID: callID, Node: node, Outcome: outcome})
 }
 
 func (e *engine) unlease(ctx context.Context, callID string) {
@@ -218,6 +224,7 @@ func (e *engine) handle(ctx context.Context, ev media.Event) {
 			t = e.d.clock.Now()
 		}
 		call.answered = &t
+		e.publish("call.answered", ev.CallID, call.node, "")
 		prompt := e.c.Prompt
 		if prompt == "" {
 			prompt = e.d.cfg.DefaultPrompt
@@ -274,6 +281,11 @@ func (e *engine) command(ctx context.Context, callID, node, what string, fn func
 
 // finish ends a call: its row is written now, or kept and retried until PostgreSQL takes it.
 func (e *engine) finish(ctx context.Context, callID string, r Result) {
+	node := ""
+	if c := e.calls[callID]; c != nil {
+		node = c.node
+	}
+	e.publish("call.ended", callID, node, string(r.Outcome))
 	delete(e.calls, callID)
 	e.d.release(callID)
 	e.d.metrics.Outcomes.WithLabelValues(string(r.Outcome)).Inc()

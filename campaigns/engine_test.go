@@ -161,7 +161,7 @@ func startController(t *testing.T, owner string, node *scriptNode, cfg Config) *
 		cfg.Recheck = 20 * time.Millisecond
 	}
 	cfg.DefaultPrompt = "prompt.wav"
-	d := NewDialer(cfg, db.DB, pool, media.SystemClock{}, discard, nil)
+	d := NewDialer(cfg, db.DB, pool, media.SystemClock{}, discard, nil, nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &controller{dialer: d, pool: pool, cancel: cancel, done: make(chan struct{})}
 	go func() { defer close(c.done); d.Run(ctx) }()

@@ -51,6 +51,7 @@ type App struct {
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
 	registry *prometheus.Registry
+	hub      *campaigns.Hub
 }
 
 // New prepares the daemon; Start runs it.
@@ -111,11 +112,12 @@ func (a *App) Start(ctx context.Context) error {
 	if a.opts.Demo {
 		timeScale = a.cfg.Demo.TimeScale
 	}
+	a.hub = campaigns.NewHub()
 	dialer := campaigns.NewDialer(campaigns.Config{
 		Owner: a.cfg.Dialer.Owner, Tick: a.cfg.Dialer.Tick, TimeScale: timeScale,
 		LostGrace: a.cfg.Dialer.LostGrace, DrainTimeout: a.cfg.Dialer.DrainTimeout,
 		DefaultPrompt: a.cfg.Dialer.DefaultPrompt, ListenDSN: a.cfg.Database.URL,
-	}, db, a.pool, a.clock, a.log, campaigns.NewMetrics(a.registry))
+	}, db, a.pool, a.clock, a.log, campaigns.NewMetrics(a.registry), a.hub)
 	a.wg.Add(1)
 	go func() {
 		defer a.wg.Done()
@@ -135,7 +137,7 @@ func (a *App) Start(ctx context.Context) error {
 	a.ln = ln
 	a.srv = &http.Server{
 		Handler: api.New(api.Deps{
-			Store: store, Pool: a.pool, Phones: crm.PhoneNormalizer{DefaultRegion: a.cfg.Contacts.DefaultRegion},
+			Store: store, Hub: a.hub, Pool: a.pool, Phones: crm.PhoneNormalizer{DefaultRegion: a.cfg.Contacts.DefaultRegion},
 			Clock: a.clock, Log: a.log, AdminToken: a.cfg.Auth.AdminToken,
 			Ping: db.PingContext, Gatherer: a.registry,
 		}),
@@ -191,6 +193,7 @@ func (a *App) Addr() string { return a.ln.Addr().String() }
 func (a *App) Stop(ctx context.Context) error {
 	var errs []error
 	if a.srv != nil {
+		a.hub.Close() // ends the event streams, which Shutdown would otherwise wait for
 		errs = append(errs, a.srv.Shutdown(ctx))
 	}
 	if a.cancel != nil {

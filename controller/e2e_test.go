@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -515,5 +516,66 @@ func TestDoNotCallThroughTheAPI(t *testing.T) {
 	}
 	if code := c.do("DELETE", fmt.Sprintf("/api/v1/dnc/%d", entries.Entries[0].ID), "", nil, nil); code != 404 {
 		t.Fatalf("delete twice: %d", code)
+	}
+}
+
+func TestLiveEventStream(t *testing.T) {
+	fs := esltest.New(esltest.Options{Model: fastModel(1), Seed: 4})
+	if err := fs.Listen("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { fs.Close() })
+	c := startApp(t, NodeConfig{Name: "fs1", Kind: "freeswitch", Address: fs.Addr(), Password: "ClueCon",
+		DialTemplate: "sofia/gateway/x/{number}", Pools: []string{"default"}, Weight: 1})
+
+	req, _ := http.NewRequest("GET", c.base+"/api/v1/events", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/event-stream" {
+		t.Fatalf("events: %v %v", resp, err)
+	}
+	defer resp.Body.Close()
+
+	var camp struct {
+		ID int64 `json:"id"`
+	}
+	c.json("POST", "/api/v1/campaigns", map[string]any{"name": "live", "max_concurrent": 5,
+		"calls_per_second": 50, "max_attempts": 1, "ring_timeout_seconds": 1}, &camp)
+	c.do("POST", fmt.Sprintf("/api/v1/campaigns/%d/contacts", camp.ID), "text/csv",
+		[]byte("phone\n13700000001\n13700000002\n13700000003\n"), nil)
+	c.json("POST", fmt.Sprintf("/api/v1/campaigns/%d/start", camp.ID), nil, nil)
+
+	counts := map[string]int{}
+	sc := bufio.NewScanner(resp.Body)
+	var typ string
+	for sc.Scan() {
+		line := sc.Text()
+		switch {
+		case strings.HasPrefix(line, "event: "):
+			typ = strings.TrimPrefix(line, "event: ")
+		case strings.HasPrefix(line, "data: "):
+			var ev struct {
+				CampaignID int64  `json:"campaign_id"`
+				State      string `json:"state"`
+				Outcome    string `json:"outcome"`
+			}
+			if err := json.Unmarshal([]byte(strings.TrimPrefix(line, "data: ")), &ev); err != nil {
+				t.Fatalf("%s: %v", line, err)
+			}
+			if ev.CampaignID != camp.ID {
+				continue
+			}
+			counts[typ+":"+ev.State+ev.Outcome]++
+		}
+		if counts["campaign.state:completed"] == 1 {
+			break
+		}
+	}
+	want := map[string]int{"campaign.state:running": 1, "call.originated:": 3, "call.answered:": 3,
+		"call.ended:answered": 3, "campaign.state:completed": 1}
+	for k, n := range want {
+		if counts[k] != n {
+			t.Errorf("%s: %d events, want %d (all: %v)", k, counts[k], n, counts)
+		}
 	}
 }

@@ -28,6 +28,7 @@ import (
 // Deps are what the API serves from.
 type Deps struct {
 	Store      *campaigns.Store
+	Hub        *campaigns.Hub
 	Pool       *media.Pool
 	Phones     crm.PhoneNormalizer
 	Clock      media.Clock
@@ -61,6 +62,7 @@ func New(d Deps) http.Handler {
 	v1.GET("/campaigns/:id/stats", h.stats)
 	v1.GET("/media/nodes", h.nodes)
 	v1.GET("/contacts/:id/decisions", h.decisions)
+	v1.GET("/events", h.events)
 	v1.POST("/dnc", h.addDNC)
 	v1.GET("/dnc", h.listDNC)
 	v1.DELETE("/dnc/:entry", h.removeDNC)
@@ -199,6 +201,7 @@ func (h *handlers) act(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	h.d.Hub.Publish(campaigns.LiveEvent{Type: "campaign.state", At: camp.UpdatedAt, CampaignID: id, State: camp.State})
 	return c.JSON(http.StatusOK, camp)
 }
 
