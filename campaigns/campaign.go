@@ -1,10 +1,16 @@
 package campaigns
 
 import (
+	"database/sql/driver"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"sort"
 	"strings"
 	"time"
+
+	"github.com/callplane/callplane/media"
 )
 
 // Dial modes.
@@ -40,7 +46,8 @@ type Campaign struct {
 	MaxConcurrent      int       `db:"max_concurrent" json:"max_concurrent"`
 	CallsPerSecond     float64   `db:"calls_per_second" json:"calls_per_second"`
 	MaxAttempts        int       `db:"max_attempts" json:"max_attempts"`
-	RetryAfterSeconds  int       `db:"retry_after_seconds" json:"retry_after_seconds"`
+	RetryAfterSeconds  int        `db:"retry_after_seconds" json:"retry_after_seconds"`
+	RetryRules         RetryRules `db:"retry_rules" json:"retry_rules"`
 	RingTimeoutSeconds int       `db:"ring_timeout_seconds" json:"ring_timeout_seconds"`
 	MediaPool          string    `db:"media_pool" json:"media_pool"`
 	Prompt             string    `db:"prompt" json:"prompt"`
@@ -87,6 +94,10 @@ func (c *Campaign) Normalize() error {
 	if c.RetryAfterSeconds < 0 {
 		p = append(p, "retry_after_seconds: must be >= 0")
 	}
+	p = append(p, c.RetryRules.problems()...)
+	if c.RetryRules == nil {
+		c.RetryRules = RetryRules{}
+	}
 	if c.RingTimeoutSeconds == 0 {
 		c.RingTimeoutSeconds = 30
 	}
@@ -124,3 +135,72 @@ func transition(state, action string) (string, error) {
 	}
 	return "", fmt.Errorf("cannot %s a campaign that is %s: %w", action, state, ErrConflict)
 }
+
+// RetryRule says when a lead is tried again after an attempt ended with one outcome, and
+// how many attempts may end that way before the lead is given up.
+type RetryRule struct {
+	AfterSeconds int `json:"after_seconds"`
+	// Max caps the attempts ending with this outcome (0: only max_attempts caps them).
+	Max int `json:"max,omitempty"`
+}
+
+// RetryRules maps outcomes (busy, no_answer, ...) to their rule; it is stored as JSONB.
+type RetryRules map[string]RetryRule
+
+// Value stores the rules as JSON.
+func (r RetryRules) Value() (driver.Value, error) {
+	if r == nil {
+		return "{}", nil
+	}
+	b, err := json.Marshal(r)
+	return string(b), err
+}
+
+// Scan reads the rules from JSON.
+func (r *RetryRules) Scan(src any) error {
+	var b []byte
+	switch v := src.(type) {
+	case []byte:
+		b = v
+	case string:
+		b = []byte(v)
+	default:
+		return fmt.Errorf("retry rules: cannot scan %T", src)
+	}
+	return json.Unmarshal(b, r)
+}
+
+// rule returns the delay before the next attempt after outcome and that outcome's cap.
+func (c *Campaign) rule(o media.Outcome) (time.Duration, int) {
+	if r, ok := c.RetryRules[string(o)]; ok {
+		return time.Duration(r.AfterSeconds) * time.Second, r.Max
+	}
+	return time.Duration(c.RetryAfterSeconds) * time.Second, 0
+}
+
+func (r RetryRules) problems() []string {
+	var p []string
+	for o, rule := range r {
+		if !media.Outcome(o).Retryable() || !knownOutcome(media.Outcome(o)) {
+			p = append(p, fmt.Sprintf("retry_rules.%s: not a retryable outcome (%s)", o, retryableList))
+		}
+		if rule.AfterSeconds < 0 || rule.Max < 0 {
+			p = append(p, fmt.Sprintf("retry_rules.%s: after_seconds and max must be >= 0", o))
+		}
+	}
+	sort.Strings(p)
+	return p
+}
+
+var retryable = []media.Outcome{media.OutcomeNoAnswer, media.OutcomeBusy, media.OutcomeRejected,
+	media.OutcomeUnavailable, media.OutcomeCanceled, media.OutcomeFailed, media.OutcomeNodeLost}
+
+var retryableList = func() string {
+	s := make([]string, len(retryable))
+	for i, o := range retryable {
+		s[i] = string(o)
+	}
+	return strings.Join(s, ", ")
+}()
+
+func knownOutcome(o media.Outcome) bool { return slices.Contains(retryable, o) }

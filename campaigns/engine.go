@@ -294,9 +294,10 @@ func (e *engine) finish(ctx context.Context, callID string, r Result) {
 }
 
 func (e *engine) flushPending(ctx context.Context) {
-	retry := time.Duration(float64(e.c.RetryAfterSeconds) * float64(time.Second) / e.d.cfg.TimeScale)
 	for id, r := range e.pending {
-		if err := e.d.store.EndAttempt(ctx, id, r, retry, e.d.clock.Now()); err != nil {
+		after, most := e.c.rule(r.Outcome)
+		after = time.Duration(float64(after) / e.d.cfg.TimeScale)
+		if err := e.d.store.EndAttempt(ctx, id, r, after, most, e.d.clock.Now()); err != nil {
 			e.log.Warn("write attempt outcome (will retry)", "call_id", id, "err", err)
 			return
 		}

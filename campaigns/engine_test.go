@@ -340,6 +340,42 @@ func TestRetryWaitsRetryAfter(t *testing.T) {
 	s.Act(context.Background(), c.ID, "stop", time.Now())
 }
 
+func TestRetryRulesByOutcome(t *testing.T) {
+	s := NewStore(db.DB)
+	node := newScriptNode()
+	nums := phones("1399", 2)
+	node.script[nums[0]] = media.Hangup{Cause: media.CauseFromName("USER_BUSY"), SIPCode: 486}
+	node.script[nums[1]] = media.Hangup{Cause: media.CauseFromName("NO_ANSWER")}
+	c := newCampaign(t, s, Campaign{MaxConcurrent: 2, CallsPerSecond: 100, MaxAttempts: 5, RetryAfterSeconds: 0,
+		RetryRules: RetryRules{"busy": {AfterSeconds: 0, Max: 2}, "no_answer": {AfterSeconds: 7200}}}, nums...)
+	startController(t, "ctl-a", node, Config{})
+	started := time.Now()
+	s.Act(context.Background(), c.ID, "start", time.Now())
+	waitFor(t, func() bool {
+		_, leads, _ := s.Leads(context.Background(), c.ID, 10, 0)
+		return leads[0].Status == LeadExhausted && leads[1].Attempts == 1 && leads[1].Status == LeadPending
+	})
+	if n := node.originates(nums[0]); n != 2 {
+		t.Errorf("busy number dialed %d times; its rule allows 2 busy attempts", n)
+	}
+	var due time.Time
+	db.Get(&due, `SELECT next_attempt_at FROM leads WHERE phone = $1 AND campaign_id = $2`, nums[1], c.ID)
+	if d := due.Sub(started); d < 2*time.Hour || d > 2*time.Hour+time.Minute {
+		t.Errorf("no-answer retry due %v after start, want 2h", d)
+	}
+	s.Act(context.Background(), c.ID, "stop", time.Now())
+}
+
+func TestRetryRulesAreValidated(t *testing.T) {
+	c := Campaign{Name: "x", MaxConcurrent: 1, CallsPerSecond: 1, MaxAttempts: 1,
+		RetryRules: RetryRules{"answered": {}, "busy": {AfterSeconds: -1}}}
+	err := c.Normalize()
+	if err == nil || !strings.Contains(err.Error(), "retry_rules.answered: not a retryable outcome") ||
+		!strings.Contains(err.Error(), "retry_rules.busy: after_seconds and max must be >= 0") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
 func TestOriginateNotSentReturnsTheLease(t *testing.T) {
 	s := NewStore(db.DB)
 	node := newScriptNode()

@@ -33,10 +33,10 @@ func (s *Store) CreateCampaign(ctx context.Context, c Campaign, now time.Time) (
 	c.State, c.CreatedAt, c.UpdatedAt = StateDraft, now, now
 	err := s.db.GetContext(ctx, &c.ID, `
 		INSERT INTO campaigns (name, dial_mode, state, max_concurrent, calls_per_second, max_attempts,
-			retry_after_seconds, ring_timeout_seconds, media_pool, prompt, caller_id, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) RETURNING id`,
+			retry_after_seconds, ring_timeout_seconds, media_pool, prompt, caller_id, created_at, updated_at, retry_rules)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13) RETURNING id`,
 		c.Name, c.DialMode, c.State, c.MaxConcurrent, c.CallsPerSecond, c.MaxAttempts,
-		c.RetryAfterSeconds, c.RingTimeoutSeconds, c.MediaPool, c.Prompt, c.CallerID, now)
+		c.RetryAfterSeconds, c.RingTimeoutSeconds, c.MediaPool, c.Prompt, c.CallerID, now, c.RetryRules)
 	if err != nil {
 		return Campaign{}, fmt.Errorf("create campaign: %w", err)
 	}
@@ -352,9 +352,10 @@ type Result struct {
 }
 
 // EndAttempt closes an attempt and moves its lead on: answered and invalid numbers are
-// final, max_attempts reached is exhausted, anything else is due again after retryAfter.
-// It is idempotent: an attempt already ended is left as it is.
-func (s *Store) EndAttempt(ctx context.Context, callID string, r Result, retryAfter time.Duration, now time.Time) error {
+// final; max_attempts reached, or maxOutcome (when > 0) attempts ended with this outcome,
+// is exhausted; anything else is due again after retryAfter. It is idempotent: an
+// attempt already ended is left as it is.
+func (s *Store) EndAttempt(ctx context.Context, callID string, r Result, retryAfter time.Duration, maxOutcome int, now time.Time) error {
 	return s.inTx(ctx, func(tx *sqlx.Tx) error {
 		var leadID int64
 		err := tx.GetContext(ctx, &leadID, `
@@ -379,10 +380,12 @@ func (s *Store) EndAttempt(ctx context.Context, callID string, r Result, retryAf
 			UPDATE leads l SET
 				status = CASE WHEN $2 <> '' THEN $2
 				              WHEN l.attempts >= c.max_attempts THEN 'exhausted'
+				              WHEN $6 > 0 AND (SELECT count(*) FROM attempts a
+				                               WHERE a.lead_id = l.id AND a.outcome = $3) >= $6 THEN 'exhausted'
 				              ELSE 'pending' END,
 				last_outcome = $3, next_attempt_at = $4, lease_owner = NULL, updated_at = $5
 			FROM campaigns c WHERE l.id = $1 AND c.id = l.campaign_id`,
-			leadID, final, string(r.Outcome), now.Add(retryAfter), now)
+			leadID, final, string(r.Outcome), now.Add(retryAfter), now, maxOutcome)
 		return err
 	})
 }

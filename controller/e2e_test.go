@@ -419,6 +419,8 @@ func TestAPIErrors(t *testing.T) {
 		{"unknown pool", "POST", "/api/v1/campaigns", "application/json",
 			`{"name":"x","max_concurrent":1,"calls_per_second":1,"max_attempts":1,"media_pool":"nowhere"}`, 422},
 		{"unknown field", "POST", "/api/v1/campaigns", "application/json", `{"name":"x","max_concurent":1}`, 400},
+		{"retry rule for a final outcome", "POST", "/api/v1/campaigns", "application/json",
+			`{"name":"x","max_concurrent":1,"calls_per_second":1,"max_attempts":1,"retry_rules":{"answered":{"after_seconds":1}}}`, 422},
 		{"malformed JSON", "POST", "/api/v1/campaigns", "application/json", `{"name":`, 400},
 		{"campaign as form", "POST", "/api/v1/campaigns", "application/x-www-form-urlencoded", "name=x", 415},
 		{"contacts as XML", "POST", base + "/contacts", "application/xml", "<x/>", 415},

@@ -137,16 +137,17 @@ func campaignID(c echo.Context) (int64, error) {
 
 // campaignRequest is the body of POST /campaigns; unknown fields are refused.
 type campaignRequest struct {
-	Name               string  `json:"name"`
-	DialMode           string  `json:"dial_mode"`
-	MaxConcurrent      int     `json:"max_concurrent"`
-	CallsPerSecond     float64 `json:"calls_per_second"`
-	MaxAttempts        int     `json:"max_attempts"`
-	RetryAfterSeconds  int     `json:"retry_after_seconds"`
-	RingTimeoutSeconds int     `json:"ring_timeout_seconds"`
-	MediaPool          string  `json:"media_pool"`
-	Prompt             string  `json:"prompt"`
-	CallerID           string  `json:"caller_id"`
+	Name               string               `json:"name"`
+	DialMode           string               `json:"dial_mode"`
+	MaxConcurrent      int                  `json:"max_concurrent"`
+	CallsPerSecond     float64              `json:"calls_per_second"`
+	MaxAttempts        int                  `json:"max_attempts"`
+	RetryAfterSeconds  int                  `json:"retry_after_seconds"`
+	RetryRules         campaigns.RetryRules `json:"retry_rules"`
+	RingTimeoutSeconds int                  `json:"ring_timeout_seconds"`
+	MediaPool          string               `json:"media_pool"`
+	Prompt             string               `json:"prompt"`
+	CallerID           string               `json:"caller_id"`
 }
 
 func (h *handlers) createCampaign(c echo.Context) error {
@@ -167,7 +168,7 @@ func (h *handlers) createCampaign(c echo.Context) error {
 	camp, err := h.d.Store.CreateCampaign(c.Request().Context(), campaigns.Campaign{
 		Name: req.Name, DialMode: req.DialMode, MaxConcurrent: req.MaxConcurrent,
 		CallsPerSecond: req.CallsPerSecond, MaxAttempts: req.MaxAttempts,
-		RetryAfterSeconds: req.RetryAfterSeconds, RingTimeoutSeconds: req.RingTimeoutSeconds,
+		RetryAfterSeconds: req.RetryAfterSeconds, RetryRules: req.RetryRules, RingTimeoutSeconds: req.RingTimeoutSeconds,
 		MediaPool: req.MediaPool, Prompt: req.Prompt, CallerID: req.CallerID,
 	}, h.d.Clock.Now())
 	if err != nil {
