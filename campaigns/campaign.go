@@ -39,21 +39,26 @@ const (
 
 // Campaign is one dialing job and its limits.
 type Campaign struct {
-	ID                 int64     `db:"id" json:"id"`
-	Name               string    `db:"name" json:"name"`
-	DialMode           string    `db:"dial_mode" json:"dial_mode"`
-	State              string    `db:"state" json:"state"`
-	MaxConcurrent      int       `db:"max_concurrent" json:"max_concurrent"`
-	CallsPerSecond     float64   `db:"calls_per_second" json:"calls_per_second"`
-	MaxAttempts        int       `db:"max_attempts" json:"max_attempts"`
+	ID                 int64      `db:"id" json:"id"`
+	Name               string     `db:"name" json:"name"`
+	DialMode           string     `db:"dial_mode" json:"dial_mode"`
+	State              string     `db:"state" json:"state"`
+	MaxConcurrent      int        `db:"max_concurrent" json:"max_concurrent"`
+	CallsPerSecond     float64    `db:"calls_per_second" json:"calls_per_second"`
+	MaxAttempts        int        `db:"max_attempts" json:"max_attempts"`
 	RetryAfterSeconds  int        `db:"retry_after_seconds" json:"retry_after_seconds"`
 	RetryRules         RetryRules `db:"retry_rules" json:"retry_rules"`
-	RingTimeoutSeconds int       `db:"ring_timeout_seconds" json:"ring_timeout_seconds"`
-	MediaPool          string    `db:"media_pool" json:"media_pool"`
-	Prompt             string    `db:"prompt" json:"prompt"`
-	CallerID           string    `db:"caller_id" json:"caller_id"`
-	CreatedAt          time.Time `db:"created_at" json:"created_at"`
-	UpdatedAt          time.Time `db:"updated_at" json:"updated_at"`
+	RingTimeoutSeconds int        `db:"ring_timeout_seconds" json:"ring_timeout_seconds"`
+	MediaPool          string     `db:"media_pool" json:"media_pool"`
+	Prompt             string     `db:"prompt" json:"prompt"`
+	CallerID           string     `db:"caller_id" json:"caller_id"`
+	// RulePack names the calling-hours rules (us, uk, cn, fr, ...); "" applies none.
+	RulePack string `db:"rule_pack" json:"rule_pack"`
+	// TimeZone is the campaign's own zone: for leads whose zone is unknown, and its schedule.
+	TimeZone  string          `db:"time_zone" json:"time_zone"`
+	Schedule  json.RawMessage `db:"schedule" json:"schedule"`
+	CreatedAt time.Time       `db:"created_at" json:"created_at"`
+	UpdatedAt time.Time       `db:"updated_at" json:"updated_at"`
 }
 
 // Errors the API maps to HTTP statuses.
@@ -106,6 +111,15 @@ func (c *Campaign) Normalize() error {
 	}
 	if c.MediaPool == "" {
 		c.MediaPool = "default"
+	}
+	if c.TimeZone == "" {
+		c.TimeZone = "UTC"
+	}
+	if _, err := time.LoadLocation(c.TimeZone); err != nil || c.TimeZone == "Local" {
+		p = append(p, fmt.Sprintf("time_zone: %q is not an IANA time zone such as Asia/Shanghai", c.TimeZone))
+	}
+	if len(c.Schedule) == 0 {
+		c.Schedule = json.RawMessage("{}")
 	}
 	if len(p) > 0 {
 		return &ValidationError{Problems: p}

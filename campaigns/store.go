@@ -33,10 +33,12 @@ func (s *Store) CreateCampaign(ctx context.Context, c Campaign, now time.Time) (
 	c.State, c.CreatedAt, c.UpdatedAt = StateDraft, now, now
 	err := s.db.GetContext(ctx, &c.ID, `
 		INSERT INTO campaigns (name, dial_mode, state, max_concurrent, calls_per_second, max_attempts,
-			retry_after_seconds, ring_timeout_seconds, media_pool, prompt, caller_id, created_at, updated_at, retry_rules)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13) RETURNING id`,
+			retry_after_seconds, ring_timeout_seconds, media_pool, prompt, caller_id, created_at, updated_at, retry_rules,
+			rule_pack, time_zone, schedule)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, $14, $15, $16) RETURNING id`,
 		c.Name, c.DialMode, c.State, c.MaxConcurrent, c.CallsPerSecond, c.MaxAttempts,
-		c.RetryAfterSeconds, c.RingTimeoutSeconds, c.MediaPool, c.Prompt, c.CallerID, now, c.RetryRules)
+		c.RetryAfterSeconds, c.RingTimeoutSeconds, c.MediaPool, c.Prompt, c.CallerID, now, c.RetryRules,
+		c.RulePack, c.TimeZone, string(c.Schedule))
 	if err != nil {
 		return Campaign{}, fmt.Errorf("create campaign: %w", err)
 	}
@@ -153,13 +155,15 @@ func (s *Store) Import(ctx context.Context, campaignID int64, parsed crm.ImportR
 			return err
 		}
 		lines := make([]int64, len(fresh))
+		zones := make([]string, len(fresh))
 		for i, r := range fresh {
 			lines[i] = int64(r.Line)
+			zones[i] = ZoneKey(r)
 		}
 		if _, err := tx.ExecContext(ctx, `
-			INSERT INTO leads (campaign_id, contact_id, phone, import_line, next_attempt_at, updated_at)
-			SELECT $1, c, p, nullif(l, 0), $5, $5 FROM unnest($2::bigint[], $3::text[], $4::int[]) AS t(c, p, l)`,
-			campaignID, pq.Array(ids), pq.Array(phonesOf(fresh)), pq.Array(lines), now); err != nil {
+			INSERT INTO leads (campaign_id, contact_id, phone, import_line, zone_key, next_attempt_at, updated_at)
+			SELECT $1, c, p, nullif(l, 0), z, $6, $6 FROM unnest($2::bigint[], $3::text[], $4::int[], $5::text[]) AS t(c, p, l, z)`,
+			campaignID, pq.Array(ids), pq.Array(phonesOf(fresh)), pq.Array(lines), pq.Array(zones), now); err != nil {
 			return fmt.Errorf("insert leads: %w", err)
 		}
 		res.Imported = len(fresh)
