@@ -25,6 +25,7 @@ type engine struct {
 	refilled time.Time
 	lock     *sql.Conn // holds the campaign's advisory lock while non-nil
 	recheck  time.Time
+	idle     time.Time // no lead was due: do not look again before this
 }
 
 type liveCall struct {
@@ -124,7 +125,7 @@ func (e *engine) dial(ctx context.Context, now time.Time) {
 		e.refilled = now
 	}
 	n := min(e.c.MaxConcurrent-len(e.calls), int(e.tokens), e.d.pool.Free(e.c.MediaPool))
-	if n <= 0 {
+	if n <= 0 || now.Before(e.idle) {
 		return
 	}
 	leases, err := e.d.store.LeaseLeads(ctx, e.id, n, e.d.cfg.Owner, now)
@@ -133,6 +134,10 @@ func (e *engine) dial(ctx context.Context, now time.Time) {
 			e.log.Warn("lease leads", "err", err)
 		}
 		return
+	}
+	if len(leases) == 0 {
+		// Nothing is due: spare the database a query every tick until the next recheck.
+		e.idle = e.recheck
 	}
 	for i, l := range leases {
 		e.tokens--
