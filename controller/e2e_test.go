@@ -129,6 +129,28 @@ func csvWithBadRows(n int) (body []byte, badLines []int) {
 	return []byte(b.String()), badLines
 }
 
+// startFS and startAst run fake nodes until the test's cleanup, which stops the daemon
+// (registered later) first.
+func startFS(t *testing.T, opts esltest.Options) *esltest.Server {
+	t.Helper()
+	s := esltest.New(opts)
+	if err := s.Listen("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func startAst(t *testing.T, opts aritest.Options) *aritest.Server {
+	t.Helper()
+	s := aritest.New(opts)
+	if err := s.Listen("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
 // startApp runs the daemon in-process on port 0 against the test database and nodes.
 func startApp(t *testing.T, nodes ...NodeConfig) client {
 	t.Helper()
@@ -224,11 +246,7 @@ func (c client) checkOriginates(id int64, nodes map[string]func() map[string]int
 }
 
 func TestBroadcastCampaignEndToEnd(t *testing.T) {
-	fs := esltest.New(esltest.Options{Model: fastModel(0.4), Seed: 7})
-	if err := fs.Listen("127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	defer fs.Close()
+	fs := startFS(t, esltest.Options{Model: fastModel(0.4), Seed: 7})
 
 	c := startApp(t, NodeConfig{
 		Name: "fs1", Kind: "freeswitch", Address: fs.Addr(), Password: "ClueCon",
@@ -338,17 +356,9 @@ func TestBroadcastCampaignEndToEnd(t *testing.T) {
 }
 
 func TestBroadcastOverFreeSWITCHAndAsterisk(t *testing.T) {
-	fs := esltest.New(esltest.Options{Model: fastModel(0.4), Seed: 11})
-	if err := fs.Listen("127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	defer fs.Close()
-	ast := aritest.New(aritest.Options{Username: "cp", Password: "pw", App: "callplane", Model: fastModel(0.4),
+	fs := startFS(t, esltest.Options{Model: fastModel(0.4), Seed: 11})
+	ast := startAst(t, aritest.Options{Username: "cp", Password: "pw", App: "callplane", Model: fastModel(0.4),
 		Seed: 12, PlaybackDuration: 20 * time.Millisecond})
-	if err := ast.Listen("127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	defer ast.Close()
 	c := startApp(t,
 		NodeConfig{Name: "fs1", Kind: "freeswitch", Address: fs.Addr(), Password: "ClueCon",
 			DialTemplate: "sofia/gateway/carrier-a/{number}", MaxCalls: 10, Pools: []string{"default", "freeswitch"}, Weight: 1},
@@ -389,11 +399,7 @@ func TestBroadcastOverFreeSWITCHAndAsterisk(t *testing.T) {
 }
 
 func TestAPIErrors(t *testing.T) {
-	fs := esltest.New(esltest.Options{Model: fastModel(1), Seed: 3})
-	if err := fs.Listen("127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	defer fs.Close()
+	fs := startFS(t, esltest.Options{Model: fastModel(1), Seed: 3})
 	c := startApp(t, NodeConfig{Name: "fs1", Kind: "freeswitch", Address: fs.Addr(), Password: "ClueCon",
 		DialTemplate: "sofia/gateway/x/{number}", Pools: []string{"default"}, Weight: 1})
 
@@ -449,11 +455,7 @@ func TestAPIErrors(t *testing.T) {
 }
 
 func TestDoNotCallThroughTheAPI(t *testing.T) {
-	fs := esltest.New(esltest.Options{Model: fastModel(0.5), Seed: 5})
-	if err := fs.Listen("127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	defer fs.Close()
+	fs := startFS(t, esltest.Options{Model: fastModel(0.5), Seed: 5})
 	c := startApp(t, NodeConfig{Name: "fs1", Kind: "freeswitch", Address: fs.Addr(), Password: "ClueCon",
 		DialTemplate: "sofia/gateway/x/{number}", Pools: []string{"default"}, Weight: 1})
 
@@ -522,11 +524,7 @@ func TestDoNotCallThroughTheAPI(t *testing.T) {
 }
 
 func TestLiveEventStream(t *testing.T) {
-	fs := esltest.New(esltest.Options{Model: fastModel(1), Seed: 4})
-	if err := fs.Listen("127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { fs.Close() })
+	fs := startFS(t, esltest.Options{Model: fastModel(1), Seed: 4})
 	c := startApp(t, NodeConfig{Name: "fs1", Kind: "freeswitch", Address: fs.Addr(), Password: "ClueCon",
 		DialTemplate: "sofia/gateway/x/{number}", Pools: []string{"default"}, Weight: 1})
 

@@ -28,11 +28,7 @@ func TestPostgresRestartMidCampaign(t *testing.T) {
 	// Cleanups run last in, first out: the daemon stops before its database and node.
 	t.Cleanup(func() { cluster.Stop(context.Background()) })
 
-	fs := esltest.New(esltest.Options{Model: fastModel(0.4), Seed: 9})
-	if err := fs.Listen("127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { fs.Close() })
+	fs := startFS(t, esltest.Options{Model: fastModel(0.4), Seed: 9})
 	c := startAppOn(t, cluster.URL("postgres"), NodeConfig{Name: "fs1", Kind: "freeswitch", Address: fs.Addr(),
 		Password: "ClueCon", DialTemplate: "sofia/gateway/x/{number}", MaxCalls: 10, Pools: []string{"default"}, Weight: 1})
 
