@@ -218,8 +218,8 @@ func (d *Driver) Originate(ctx context.Context, req media.OriginateRequest) erro
 	if d.cerr != nil {
 		return fmt.Errorf("originate %s: %w: %w", req.CallID, media.ErrNotSent, d.cerr)
 	}
-	if req.CallID == "" || req.Number == "" {
-		return fmt.Errorf("originate: call id and number are required: %w", media.ErrNotSent)
+	if req.CallID == "" || (req.Number == "" && req.Endpoint == "") {
+		return fmt.Errorf("originate: call id and number or endpoint are required: %w", media.ErrNotSent)
 	}
 	if !d.up.Load() {
 		return fmt.Errorf("originate %s: node %s not connected: %w", req.CallID, d.cfg.Name, media.ErrNotSent)
@@ -250,8 +250,12 @@ func (d *Driver) Originate(ctx context.Context, req media.OriginateRequest) erro
 	if req.CallerIDName != "" {
 		callerID = fmt.Sprintf("%q <%s>", req.CallerIDName, req.CallerIDNumber)
 	}
+	endpoint := req.Endpoint
+	if endpoint == "" {
+		endpoint = media.DialString(d.cfg.DialTemplate, req.Number)
+	}
 	_, err := d.client.Originate(ctx, OriginateParams{
-		Endpoint:  media.DialString(d.cfg.DialTemplate, req.Number),
+		Endpoint:  endpoint,
 		App:       d.cfg.App,
 		ChannelID: req.CallID,
 		CallerID:  callerID,

@@ -202,13 +202,20 @@ func (d *Driver) endLocked(c *call, now time.Time) []media.Event {
 		}
 	}
 	if c.bridge != "" {
-		alive := false
+		// A bridge left with one call is destroyed: the survivor (an agent's nailed-up
+		// leg) returns to the Stasis application, up and silent, ready for the next bridge.
+		alive := 0
 		for _, m := range d.bridges[c.bridge] {
 			if m != c.id && d.calls[m] != nil {
-				alive = true
+				alive++
 			}
 		}
-		if !alive {
+		if alive < 2 {
+			for _, m := range d.bridges[c.bridge] {
+				if o := d.calls[m]; o != nil && o.bridge == c.bridge {
+					o.bridge = ""
+				}
+			}
 			delete(d.bridges, c.bridge)
 			d.destroyBridgeLocked(c.bridge)
 		}

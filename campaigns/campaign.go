@@ -15,8 +15,14 @@ import (
 
 // Dial modes.
 const (
-	ModeBroadcast = "broadcast"
+	ModeBroadcast   = "broadcast"   // no agents: answered calls hear the prompt
+	ModePreview     = "preview"     // an agent reviews the contact, then dials or skips
+	ModeProgressive = "progressive" // one call per ready agent
+	ModePredictive  = "predictive"  // calls ahead of free agents, within an abandon budget
 )
+
+// agentMode tells whether a dial mode bridges answered calls to agents.
+func agentMode(mode string) bool { return mode != ModeBroadcast }
 
 // Campaign states.
 const (
@@ -55,10 +61,18 @@ type Campaign struct {
 	// RulePack names the calling-hours rules (us, uk, cn, fr, ...); "" applies none.
 	RulePack string `db:"rule_pack" json:"rule_pack"`
 	// TimeZone is the campaign's own zone: for leads whose zone is unknown, and its schedule.
-	TimeZone  string          `db:"time_zone" json:"time_zone"`
-	Schedule  json.RawMessage `db:"schedule" json:"schedule"`
-	CreatedAt time.Time       `db:"created_at" json:"created_at"`
-	UpdatedAt time.Time       `db:"updated_at" json:"updated_at"`
+	TimeZone string          `db:"time_zone" json:"time_zone"`
+	Schedule json.RawMessage `db:"schedule" json:"schedule"`
+	// AbandonAfterMs: an answered call with no agent this long after the answer is
+	// abandoned (default 2000). AbandonTarget is the abandon rate predictive pacing spends
+	// up to, never above AbandonHardCap (defaults 0.03). AbandonPrompt is played to an
+	// abandoned call (the compliance message; default: the dialer's).
+	AbandonAfterMs int       `db:"abandon_after_ms" json:"abandon_after_ms"`
+	AbandonTarget  float64   `db:"abandon_target" json:"abandon_target"`
+	AbandonHardCap float64   `db:"abandon_hard_cap" json:"abandon_hard_cap"`
+	AbandonPrompt  string    `db:"abandon_prompt" json:"abandon_prompt"`
+	CreatedAt      time.Time `db:"created_at" json:"created_at"`
+	UpdatedAt      time.Time `db:"updated_at" json:"updated_at"`
 }
 
 // Errors the API maps to HTTP statuses.
@@ -84,8 +98,23 @@ func (c *Campaign) Normalize() error {
 	if c.DialMode == "" {
 		c.DialMode = ModeBroadcast
 	}
-	if c.DialMode != ModeBroadcast {
-		p = append(p, fmt.Sprintf("dial_mode: %q is not supported (broadcast)", c.DialMode))
+	if !slices.Contains([]string{ModeBroadcast, ModePreview, ModeProgressive, ModePredictive}, c.DialMode) {
+		p = append(p, fmt.Sprintf("dial_mode: %q is not supported (broadcast, preview, progressive, predictive)", c.DialMode))
+	}
+	if c.AbandonAfterMs == 0 {
+		c.AbandonAfterMs = 2000
+	}
+	if c.AbandonAfterMs < 0 || c.AbandonAfterMs > 60000 {
+		p = append(p, "abandon_after_ms: must be within 1..60000")
+	}
+	if c.AbandonTarget == 0 {
+		c.AbandonTarget = 0.03
+	}
+	if c.AbandonHardCap == 0 {
+		c.AbandonHardCap = 0.03
+	}
+	if c.AbandonTarget < 0 || c.AbandonTarget > 1 || c.AbandonHardCap < 0 || c.AbandonHardCap > 1 {
+		p = append(p, "abandon_target, abandon_hard_cap: must be within 0..1")
 	}
 	if c.MaxConcurrent <= 0 {
 		p = append(p, "max_concurrent: must be > 0")

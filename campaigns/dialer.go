@@ -35,6 +35,9 @@ type Config struct {
 	DrainTimeout time.Duration
 	// DefaultPrompt is played to answered broadcast calls whose campaign names none.
 	DefaultPrompt string
+	// AbandonPrompt is the compliance message an abandoned call hears when its campaign
+	// names none ("": the call is hung up).
+	AbandonPrompt string
 	// ListenDSN, when set, is the database URL a LISTEN connection uses so a campaign
 	// started on any controller is picked up at once rather than on the next poll.
 	ListenDSN string
@@ -77,6 +80,7 @@ type Dialer struct {
 	log     *slog.Logger
 	metrics *Metrics
 	hub     *Hub
+	desk    *Desk
 
 	mu      sync.Mutex
 	engines map[int64]*engine
@@ -101,9 +105,27 @@ func NewDialer(cfg Config, db *sqlx.DB, pool *media.Pool, clock media.Clock, log
 	if m == nil {
 		m = NewMetrics(nil)
 	}
-	return &Dialer{
-		cfg: cfg, store: NewStore(db), db: db, pool: pool, clock: clock, log: log, metrics: m, hub: hub,
+	store := NewStore(db)
+	d := &Dialer{
+		cfg: cfg, store: store, db: db, pool: pool, clock: clock, log: log, metrics: m, hub: hub,
+		desk:    NewDesk(store, pool, clock, log.With("component", "desk"), hub),
 		engines: map[int64]*engine{}, routes: map[string]*engine{}, orphans: map[string]*orphan{},
+	}
+	d.desk.OnReady(d.wakeAgentEngines)
+	return d
+}
+
+// Desk is the dialer's agent desk.
+func (d *Dialer) Desk() *Desk { return d.desk }
+
+// wakeAgentEngines tells the agent campaigns' engines that an agent became ready.
+func (d *Dialer) wakeAgentEngines() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, e := range d.engines {
+		if agentMode(e.c.DialMode) {
+			e.inbox.push()
+		}
 	}
 }
 
@@ -127,6 +149,15 @@ func (d *Dialer) Run(ctx context.Context) {
 			}
 		}
 	}()
+	if err := d.desk.Load(ctx); err != nil {
+		d.log.Warn("load agents", "err", err)
+	}
+	deskDone := make(chan struct{})
+	go func() {
+		defer close(deskDone)
+		d.desk.Run(ctx, d.cfg.Tick)
+	}()
+	defer func() { <-deskDone }()
 	t := time.NewTicker(d.cfg.Poll)
 	defer t.Stop()
 	wake := d.listen()
@@ -206,6 +237,10 @@ func (d *Dialer) sync(ctx context.Context) {
 }
 
 func (d *Dialer) route(ev media.Event) {
+	if d.desk.IsLeg(ev.CallID) {
+		d.desk.LegEvent(ev)
+		return
+	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if e := d.routes[ev.CallID]; e != nil {

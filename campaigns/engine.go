@@ -26,6 +26,7 @@ type engine struct {
 	lock     *sql.Conn // holds the campaign's advisory lock while non-nil
 	recheck  time.Time
 	idle     time.Time // no lead was due: do not look again before this
+	pace     *pacer    // agent campaigns only
 }
 
 type liveCall struct {
@@ -33,6 +34,7 @@ type liveCall struct {
 	started  time.Time
 	answered *time.Time
 	verified bool // seen on a node or originated by this engine
+	ag       agentCall
 }
 
 // lockSpace is the first key of callplane's per-campaign advisory locks ("CPL1").
@@ -53,6 +55,10 @@ func (e *engine) run(ctx context.Context) {
 	defer e.unlock()
 	e.log.Info("engine started", "name", e.c.Name, "pool", e.c.MediaPool)
 	e.reconcile(ctx)
+	if agentMode(e.c.DialMode) {
+		e.startAgents(ctx)
+		defer e.stopAgents()
+	}
 	tick := time.NewTicker(e.d.cfg.Tick)
 	defer tick.Stop()
 	for ctx.Err() == nil {
@@ -110,6 +116,9 @@ func (e *engine) step(ctx context.Context) bool {
 			}
 		}
 	}
+	if e.pace != nil {
+		e.matchWaiting(ctx, now)
+	}
 	if e.c.State != StateRunning {
 		return len(e.calls) == 0 && len(e.pending) == 0
 	}
@@ -127,6 +136,14 @@ func (e *engine) dial(ctx context.Context, now time.Time) {
 	n := min(e.c.MaxConcurrent-len(e.calls), int(e.tokens), e.d.pool.Free(e.c.MediaPool))
 	if n <= 0 || now.Before(e.idle) {
 		return
+	}
+	var nodes []string // agent campaigns: the node of each call, where its agent will be
+	if e.pace != nil {
+		nodes = e.agentDials(now)
+		n = min(n, len(nodes))
+		if n <= 0 {
+			return
+		}
 	}
 	leases, err := e.d.store.LeaseLeads(ctx, e.id, n, e.d.cfg.Owner, now)
 	if err != nil {
@@ -167,7 +184,11 @@ func (e *engine) dial(ctx context.Context, now time.Time) {
 				"callplane_attempt":  strconv.Itoa(l.AttemptNo),
 			},
 		}
-		node, err := e.d.pool.Originate(ctx, e.c.MediaPool, req)
+		on := ""
+		if nodes != nil {
+			on = nodes[i]
+		}
+		node, err := e.d.pool.OriginateOn(ctx, e.c.MediaPool, on, req)
 		switch {
 		case err == nil:
 			e.calls[l.CallID].node = node
@@ -211,6 +232,10 @@ func (e *engine) handleInbox(ctx context.Context) {
 	for _, ev := range e.inbox.take() {
 		e.handle(ctx, ev)
 	}
+	if e.pace != nil {
+		// Also woken when an agent became ready: a waiting call may have one now.
+		e.matchWaiting(ctx, e.d.clock.Now())
+	}
 }
 
 func (e *engine) handle(ctx context.Context, ev media.Event) {
@@ -230,6 +255,10 @@ func (e *engine) handle(ctx context.Context, ev media.Event) {
 		}
 		call.answered = &t
 		e.publish("call.answered", ev.CallID, call.node, "")
+		if e.pace != nil {
+			e.answeredForAgent(ctx, ev.CallID, call, t)
+			return
+		}
 		prompt := e.c.Prompt
 		if prompt == "" {
 			prompt = e.d.cfg.DefaultPrompt
@@ -257,10 +286,15 @@ func (e *engine) handle(ctx context.Context, ev media.Event) {
 			t := ev.At
 			answered = &t
 		}
-		e.finish(ctx, ev.CallID, Result{
-			Outcome: h.Outcome(), Cause: h.Cause.String(), SIPCode: h.SIPCode,
-			AnsweredAt: answered, Talk: h.Talk,
-		})
+		r := Result{Outcome: h.Outcome(), Cause: h.Cause.String(), SIPCode: h.SIPCode, AnsweredAt: answered, Talk: h.Talk}
+		if e.pace != nil {
+			e.agentCallEnded(ev.CallID, call, h, &r)
+		}
+		e.finish(ctx, ev.CallID, r)
+	default:
+		if e.pace != nil {
+			e.agentEvent(ctx, ev, call)
+		}
 	}
 }
 

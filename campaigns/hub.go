@@ -7,9 +7,13 @@ import (
 
 // LiveEvent is one state change for the supervisor stream (GET /api/v1/events).
 type LiveEvent struct {
-	Type       string    `json:"type"` // call.originated, call.answered, call.ended, campaign.state
+	// Type: call.originated, call.answered, call.bridged, call.abandoned, call.ended,
+	// campaign.state, agent.state.
+	Type       string    `json:"type"`
 	At         time.Time `json:"at"`
-	CampaignID int64     `json:"campaign_id"`
+	CampaignID int64     `json:"campaign_id,omitempty"`
+	AgentID    int64     `json:"agent_id,omitempty"`
+	Reason     string    `json:"reason,omitempty"`
 	CallID     string    `json:"call_id,omitempty"`
 	Node       string    `json:"node,omitempty"`
 	Outcome    string    `json:"outcome,omitempty"`

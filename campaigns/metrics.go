@@ -7,6 +7,7 @@ type Metrics struct {
 	Originates *prometheus.CounterVec // by node
 	Outcomes   *prometheus.CounterVec // by outcome
 	Unleased   prometheus.Counter
+	Abandons   prometheus.Counter
 }
 
 // NewMetrics registers the dialer's series with reg (nil: not registered).
@@ -21,9 +22,12 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Unleased: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "callplane_leases_returned_total", Help: "Leases returned because no node could take the call.",
 		}),
+		Abandons: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "callplane_abandoned_calls_total", Help: "Answered calls that had no agent in time.",
+		}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.Originates, m.Outcomes, m.Unleased)
+		reg.MustRegister(m.Originates, m.Outcomes, m.Unleased, m.Abandons)
 	}
 	return m
 }

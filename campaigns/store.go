@@ -34,11 +34,11 @@ func (s *Store) CreateCampaign(ctx context.Context, c Campaign, now time.Time) (
 	err := s.db.GetContext(ctx, &c.ID, `
 		INSERT INTO campaigns (name, dial_mode, state, max_concurrent, calls_per_second, max_attempts,
 			retry_after_seconds, ring_timeout_seconds, media_pool, prompt, caller_id, created_at, updated_at, retry_rules,
-			rule_pack, time_zone, schedule)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, $14, $15, $16) RETURNING id`,
+			rule_pack, time_zone, schedule, abandon_after_ms, abandon_target, abandon_hard_cap, abandon_prompt)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, $14, $15, $16, $17, $18, $19, $20) RETURNING id`,
 		c.Name, c.DialMode, c.State, c.MaxConcurrent, c.CallsPerSecond, c.MaxAttempts,
 		c.RetryAfterSeconds, c.RingTimeoutSeconds, c.MediaPool, c.Prompt, c.CallerID, now, c.RetryRules,
-		c.RulePack, c.TimeZone, string(c.Schedule))
+		c.RulePack, c.TimeZone, string(c.Schedule), c.AbandonAfterMs, c.AbandonTarget, c.AbandonHardCap, c.AbandonPrompt)
 	if err != nil {
 		return Campaign{}, fmt.Errorf("create campaign: %w", err)
 	}
@@ -278,6 +278,10 @@ func (s *Store) LeaseLeads(ctx context.Context, campaignID int64, n int, owner s
 				SELECT l.id, l.phone FROM leads l
 				WHERE l.campaign_id = $1 AND l.status = 'pending' AND l.next_attempt_at <= $2
 				  AND l.attempts < (SELECT max_attempts FROM campaigns WHERE id = $1)
+				  -- An abandoned person is called again within 72 h only with an agent
+				  -- reserved first: in preview mode.
+				  AND (l.agent_only_until IS NULL OR l.agent_only_until <= $2
+				       OR (SELECT dial_mode FROM campaigns WHERE id = $1) = 'preview')
 				  AND NOT EXISTS (SELECT 1 FROM attempts a WHERE a.phone = l.phone AND a.state = 'dialing')
 				ORDER BY l.next_attempt_at, l.id
 				LIMIT $3
@@ -353,7 +357,14 @@ type Result struct {
 	SIPCode    int
 	AnsweredAt *time.Time
 	Talk       time.Duration
+	// AbandonedAt is set when the person who answered had no agent in time: the call goes
+	// to the abandon ledger and the lead is due again, agent-only for 72 h.
+	AbandonedAt *time.Time
 }
+
+// abandonQuarantine is how long an abandoned person is not called without an agent
+// reserved first.
+const abandonQuarantine = 72 * time.Hour
 
 // EndAttempt closes an attempt and moves its lead on: answered and invalid numbers are
 // final; max_attempts reached, or maxOutcome (when > 0) attempts ended with this outcome,
@@ -364,13 +375,33 @@ func (s *Store) EndAttempt(ctx context.Context, callID string, r Result, retryAf
 		var leadID int64
 		err := tx.GetContext(ctx, &leadID, `
 			UPDATE attempts SET state = 'ended', outcome = $2, cause = $3, sip_code = nullif($4, 0),
-				answered_at = $5, ended_at = $6, talk_ms = $7
+				answered_at = $5, ended_at = $6, talk_ms = $7, abandoned = $8
 			WHERE call_id = $1 AND state = 'dialing' RETURNING lead_id`,
-			callID, string(r.Outcome), r.Cause, r.SIPCode, r.AnsweredAt, now, r.Talk.Milliseconds())
+			callID, string(r.Outcome), r.Cause, r.SIPCode, r.AnsweredAt, now, r.Talk.Milliseconds(), r.AbandonedAt != nil)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil
 		}
 		if err != nil {
+			return err
+		}
+		if a := r.AbandonedAt; a != nil {
+			answered := *a
+			if r.AnsweredAt != nil {
+				answered = *r.AnsweredAt
+			}
+			if _, err := tx.ExecContext(ctx, `
+				INSERT INTO abandons (campaign_id, lead_id, call_id, phone, answered_at, abandoned_at, node)
+				SELECT campaign_id, lead_id, call_id, phone, $2, $3, coalesce(node, '') FROM attempts WHERE call_id = $1
+				ON CONFLICT (call_id) DO NOTHING`, callID, answered, *a); err != nil {
+				return err
+			}
+			_, err := tx.ExecContext(ctx, `
+				UPDATE leads l SET
+					status = CASE WHEN l.attempts >= c.max_attempts THEN 'exhausted' ELSE 'pending' END,
+					last_outcome = 'abandoned', next_attempt_at = $2, agent_only_until = $3,
+					lease_owner = NULL, updated_at = $4
+				FROM campaigns c WHERE l.id = $1 AND c.id = l.campaign_id`,
+				leadID, now.Add(retryAfter), a.Add(abandonQuarantine), now)
 			return err
 		}
 		final := ""

@@ -49,9 +49,11 @@ type App struct {
 	ln       net.Listener
 	srv      *http.Server
 	cancel   context.CancelFunc
+	runCtx   context.Context
 	wg       sync.WaitGroup
 	registry *prometheus.Registry
 	hub      *campaigns.Hub
+	desk     *campaigns.Desk
 }
 
 // New prepares the daemon; Start runs it.
@@ -98,6 +100,7 @@ func (a *App) Start(ctx context.Context) error {
 	a.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	a.cancel = cancel
+	a.runCtx = runCtx
 	a.pool = media.NewPool(a.clock, a.log)
 	for _, n := range a.cfg.Media.Nodes {
 		drv := a.startDriver(runCtx, n)
@@ -116,8 +119,9 @@ func (a *App) Start(ctx context.Context) error {
 	dialer := campaigns.NewDialer(campaigns.Config{
 		Owner: a.cfg.Dialer.Owner, Tick: a.cfg.Dialer.Tick, TimeScale: timeScale,
 		LostGrace: a.cfg.Dialer.LostGrace, DrainTimeout: a.cfg.Dialer.DrainTimeout,
-		DefaultPrompt: a.cfg.Dialer.DefaultPrompt, ListenDSN: a.cfg.Database.URL,
+		DefaultPrompt: a.cfg.Dialer.DefaultPrompt, AbandonPrompt: a.cfg.Dialer.AbandonPrompt, ListenDSN: a.cfg.Database.URL,
 	}, db, a.pool, a.clock, a.log, campaigns.NewMetrics(a.registry), a.hub)
+	a.desk = dialer.Desk()
 	a.wg.Add(1)
 	go func() {
 		defer a.wg.Done()
@@ -137,7 +141,7 @@ func (a *App) Start(ctx context.Context) error {
 	a.ln = ln
 	a.srv = &http.Server{
 		Handler: api.New(api.Deps{
-			Store: store, Hub: a.hub, Pool: a.pool, Phones: crm.PhoneNormalizer{DefaultRegion: a.cfg.Contacts.DefaultRegion},
+			Store: store, Desk: a.desk, Hub: a.hub, Pool: a.pool, Phones: crm.PhoneNormalizer{DefaultRegion: a.cfg.Contacts.DefaultRegion},
 			Clock: a.clock, Log: a.log, AdminToken: a.cfg.Auth.AdminToken,
 			Ping: db.PingContext, Gatherer: a.registry,
 		}),

@@ -59,6 +59,7 @@ type DialerConfig struct {
 	LostGrace     time.Duration `yaml:"lost_grace"`     // age before an unseen open attempt is declared lost; default 15s
 	DrainTimeout  time.Duration `yaml:"drain_timeout"`  // shutdown wait for calls in flight; default 20s
 	DefaultPrompt string        `yaml:"default_prompt"` // played to answered broadcast calls without a prompt
+	AbandonPrompt string        `yaml:"abandon_prompt"` // the compliance message of abandoned calls whose campaign names none
 }
 
 // MediaConfig: the media nodes.

@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"time"
 
 	"github.com/callplane/callplane/ari/aritest"
 	"github.com/callplane/callplane/campaigns"
@@ -12,7 +14,15 @@ import (
 	"github.com/callplane/callplane/media/sim"
 )
 
-const demoCampaign = "Demo broadcast"
+const (
+	demoCampaign   = "Demo broadcast"
+	demoPredictive = "Demo predictive"
+	demoAgents     = 10
+)
+
+// demoAgentNumber is the extension of simulated agent i (0-based): its phone answers at
+// once and stays up until hung up.
+func demoAgentNumber(i int) string { return fmt.Sprintf("%d", 1001+i) }
 
 // startSimulators runs a simulated FreeSWITCH and a simulated Asterisk on loopback ports
 // and adds them to the nodes: pools freeswitch, asterisk and default (both).
@@ -35,6 +45,11 @@ func (a *App) startSimulators() error {
 		return fmt.Errorf("demo asterisk: %w", err)
 	}
 	a.sims = append(a.sims, ast)
+	agentPhone := sim.Plan{Result: sim.Answer, Ring: 200 * time.Millisecond, Talk: 24 * time.Hour}
+	for i := range demoAgents {
+		fs.Script(demoAgentNumber(i), agentPhone)
+		ast.Script(demoAgentNumber(i), agentPhone)
+	}
 	a.cfg.Media.Nodes = append(a.cfg.Media.Nodes,
 		NodeConfig{
 			Name: "fs-demo", Kind: string(media.KindFreeSWITCH), Address: fs.Addr(), Password: "ClueCon",
@@ -53,7 +68,7 @@ func (a *App) startSimulators() error {
 // seedDemo creates and starts the demo campaign on first start.
 func (a *App) seedDemo(ctx context.Context, store *campaigns.Store) error {
 	if _, err := store.CampaignByName(ctx, demoCampaign); err == nil {
-		return nil
+		return a.seedPredictive(ctx, store)
 	}
 	now := a.clock.Now()
 	c, err := store.CreateCampaign(ctx, campaigns.Campaign{
@@ -75,5 +90,88 @@ func (a *App) seedDemo(ctx context.Context, store *campaigns.Store) error {
 		return fmt.Errorf("demo start: %w", err)
 	}
 	a.log.Info("demo: campaign started", "campaign_id", c.ID, "contacts", len(rows))
+	return a.seedPredictive(ctx, store)
+}
+
+// seedPredictive creates a predictive campaign worked by ten simulated agents, five on
+// each node, and starts it. Durations are divided by the time scale like the calls'.
+func (a *App) seedPredictive(ctx context.Context, store *campaigns.Store) error {
+	if _, err := store.CampaignByName(ctx, demoPredictive); err == nil {
+		// Seeded by an earlier start: log its agents in again (a restart logs them out).
+		as, err := store.Agents(ctx)
+		if err != nil {
+			return err
+		}
+		var ids []int64
+		for _, ag := range as {
+			if ag.Team == "demo" {
+				ids = append(ids, ag.ID)
+			}
+		}
+		a.goLoginDemoAgents(ids)
+		return nil
+	}
+	now := a.clock.Now()
+	scale := a.cfg.Demo.TimeScale
+	c, err := store.CreateCampaign(ctx, campaigns.Campaign{
+		Name: demoPredictive, DialMode: campaigns.ModePredictive, MaxConcurrent: 40, CallsPerSecond: 20,
+		MaxAttempts: 3, RetryAfterSeconds: 60, MediaPool: "default",
+		AbandonAfterMs: max(1, int(2000/scale)),
+	}, now)
+	if err != nil {
+		return fmt.Errorf("demo predictive campaign: %w", err)
+	}
+	var rows []crm.ImportRow
+	for i := 0; i < 3*a.cfg.Demo.Contacts; i++ {
+		phone := fmt.Sprintf("+86139%08d", (i*7919+7654321)%100000000)
+		rows = append(rows, crm.ImportRow{Line: i + 2, Phone: phone, RawPhone: phone, Name: fmt.Sprintf("预测客户 %d", i+1)})
+	}
+	if _, err := store.Import(ctx, c.ID, crm.ImportResult{Rows: rows}, now); err != nil {
+		return fmt.Errorf("demo predictive contacts: %w", err)
+	}
+	var ids []int64
+	for i := range demoAgents {
+		kind, node := "freeswitch", "fs-demo"
+		ep := "user/" + demoAgentNumber(i)
+		if i%2 == 1 {
+			kind, node, ep = "asterisk", "ast-demo", "PJSIP/"+demoAgentNumber(i)
+		}
+		ag, err := store.CreateAgent(ctx, campaigns.Agent{
+			Name: fmt.Sprintf("坐席 %02d", i+1), Team: "demo", Endpoints: campaigns.Endpoints{kind: ep}, Node: node,
+			MaxWrapMs: max(1, int(15000/scale)), Campaigns: []campaigns.AgentCampaign{{CampaignID: c.ID, Priority: 1}},
+		}, now)
+		if err != nil {
+			return fmt.Errorf("demo agent: %w", err)
+		}
+		a.desk.Add(ag)
+		ids = append(ids, ag.ID)
+	}
+	if _, err := store.Act(ctx, c.ID, "start", now); err != nil {
+		return fmt.Errorf("demo predictive start: %w", err)
+	}
+	a.log.Info("demo: predictive campaign started", "campaign_id", c.ID, "contacts", len(rows), "agents", len(ids))
+	a.goLoginDemoAgents(ids)
 	return nil
+}
+
+// goLoginDemoAgents logs the simulated agents in once their nodes are up.
+func (a *App) goLoginDemoAgents(ids []int64) {
+	ctx := a.runCtx
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		for _, id := range ids {
+			for {
+				_, err := a.desk.Login(ctx, id)
+				if err == nil || errors.Is(err, campaigns.ErrConflict) {
+					break
+				}
+				select {
+				case <-ctx.Done():
+					return
+				case <-time.After(200 * time.Millisecond):
+				}
+			}
+		}
+	}()
 }

@@ -231,8 +231,8 @@ func (d *Driver) session() *eslConn {
 // Originate sends `bgapi originate {vars}<dial string> &park()` with the call id as
 // origination_uuid.
 func (d *Driver) Originate(ctx context.Context, req media.OriginateRequest) error {
-	if req.CallID == "" || req.Number == "" {
-		return fmt.Errorf("originate %q: call id and number are required: %w", req.CallID, media.ErrNotSent)
+	if req.CallID == "" || (req.Number == "" && req.Endpoint == "") {
+		return fmt.Errorf("originate %q: call id and number or endpoint are required: %w", req.CallID, media.ErrNotSent)
 	}
 	if strings.ContainsAny(req.CallID, " {}[],'\\\n\r") {
 		return fmt.Errorf("originate %q: invalid call id: %w", req.CallID, media.ErrNotSent)
@@ -300,7 +300,10 @@ func (d *Driver) originateArgs(req media.OriginateRequest) string {
 	for _, k := range keys {
 		vars = append(vars, k+"="+escapeVar(req.Vars[k]))
 	}
-	dial := media.DialString(d.cfg.DialTemplate, req.Number)
+	dial := req.Endpoint
+	if dial == "" {
+		dial = media.DialString(d.cfg.DialTemplate, req.Number)
+	}
 	return "{" + strings.Join(vars, ",") + "}" + escapeArg(dial) + " &park()"
 }
 

@@ -31,8 +31,12 @@ type OriginateRequest struct {
 	// CallID is chosen by callplane (a UUID) and becomes the channel id on the node
 	// (FreeSWITCH origination_uuid, ARI channelId).
 	CallID string
-	// Number is the destination in E.164 with the leading '+'.
+	// Number is the destination in E.164 with the leading '+', dialed through the node's
+	// dial template.
 	Number string
+	// Endpoint, when set, is dialed as it is instead of Number (an agent's phone:
+	// "user/1001" on FreeSWITCH, "PJSIP/1001" on Asterisk).
+	Endpoint string
 	// CallerIDNumber and CallerIDName are presented to the callee when set.
 	CallerIDNumber string
 	CallerIDName   string

@@ -109,9 +109,16 @@ func (p *Pool) forward(n *poolNode) {
 // node's driver reports ErrNotSent, the next best node is tried. Any other error means
 // the call may have been placed: it is returned with the node's name and not retried.
 func (p *Pool) Originate(ctx context.Context, pool string, req OriginateRequest) (string, error) {
+	return p.OriginateOn(ctx, pool, "", req)
+}
+
+// OriginateOn is Originate restricted to one node of the pool (any node when node is "";
+// any pool when pool is ""): an agent's phone is registered on one node, and a customer
+// call must be on the node of the agent it will be bridged to.
+func (p *Pool) OriginateOn(ctx context.Context, pool, node string, req OriginateRequest) (string, error) {
 	tried := map[*poolNode]bool{}
 	for {
-		n, err := p.reserve(pool, req.CallID, tried)
+		n, err := p.reserve(pool, node, req.CallID, tried)
 		if err != nil {
 			return "", err
 		}
@@ -128,13 +135,13 @@ func (p *Pool) Originate(ctx context.Context, pool string, req OriginateRequest)
 	}
 }
 
-func (p *Pool) reserve(pool, callID string, exclude map[*poolNode]bool) (*poolNode, error) {
+func (p *Pool) reserve(pool, node, callID string, exclude map[*poolNode]bool) (*poolNode, error) {
 	now := p.clock.Now()
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	var best *poolNode
 	for _, n := range p.nodes {
-		if exclude[n] || !slices.Contains(n.cfg.Pools, pool) || !n.drv.Up() {
+		if exclude[n] || (pool != "" && !slices.Contains(n.cfg.Pools, pool)) || (node != "" && n.cfg.Name != node) || !n.drv.Up() {
 			continue
 		}
 		if n.cfg.MaxCalls > 0 && n.active >= n.cfg.MaxCalls {
@@ -150,6 +157,9 @@ func (p *Pool) reserve(pool, callID string, exclude map[*poolNode]bool) (*poolNo
 		if best == nil || (n.active+1)*best.cfg.Weight < (best.active+1)*n.cfg.Weight {
 			best = n
 		}
+	}
+	if best == nil && node != "" {
+		return nil, fmt.Errorf("pool %q node %q: %w", pool, node, ErrNoCapacity)
 	}
 	if best == nil {
 		return nil, fmt.Errorf("pool %q: %w", pool, ErrNoCapacity)

@@ -29,6 +29,7 @@ import (
 // Deps are what the API serves from.
 type Deps struct {
 	Store      *campaigns.Store
+	Desk       *campaigns.Desk
 	Hub        *campaigns.Hub
 	Pool       *media.Pool
 	Phones     crm.PhoneNormalizer
@@ -75,6 +76,11 @@ func New(d Deps) http.Handler {
 	v1.DELETE("/dnc/:entry", h.removeDNC)
 	v1.POST("/campaigns/:id/dnc", h.addDNC)
 	v1.GET("/campaigns/:id/dnc", h.listDNC)
+	v1.GET("/campaigns/:id/abandons", h.abandons)
+	v1.POST("/agents", h.createAgent)
+	v1.GET("/agents", h.listAgents)
+	v1.POST("/agents/:id/:action", h.agentAction)
+	v1.POST("/calls/:id/disposition", h.disposition)
 	return e
 }
 
@@ -155,6 +161,10 @@ type campaignRequest struct {
 	MediaPool          string               `json:"media_pool"`
 	Prompt             string               `json:"prompt"`
 	CallerID           string               `json:"caller_id"`
+	AbandonAfterMs     int                  `json:"abandon_after_ms"`
+	AbandonTarget      float64              `json:"abandon_target"`
+	AbandonHardCap     float64              `json:"abandon_hard_cap"`
+	AbandonPrompt      string               `json:"abandon_prompt"`
 }
 
 func (h *handlers) createCampaign(c echo.Context) error {
@@ -177,6 +187,8 @@ func (h *handlers) createCampaign(c echo.Context) error {
 		CallsPerSecond: req.CallsPerSecond, MaxAttempts: req.MaxAttempts,
 		RetryAfterSeconds: req.RetryAfterSeconds, RetryRules: req.RetryRules, RingTimeoutSeconds: req.RingTimeoutSeconds,
 		MediaPool: req.MediaPool, Prompt: req.Prompt, CallerID: req.CallerID,
+		AbandonAfterMs: req.AbandonAfterMs, AbandonTarget: req.AbandonTarget, AbandonHardCap: req.AbandonHardCap,
+		AbandonPrompt: req.AbandonPrompt,
 	}, h.d.Clock.Now())
 	if err != nil {
 		return err

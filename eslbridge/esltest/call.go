@@ -390,6 +390,16 @@ func (s *Server) hangup(c *call, cause string, sip int, byUs bool) {
 	if c.peer != "" {
 		peer = s.calls[c.peer]
 	}
+	if peer != nil && peer.peer == c.uuid && peer.getVar("park_after_bridge") == "true" {
+		// park_after_bridge: the surviving leg (an agent's nailed-up phone) is unbridged
+		// and parked again instead of hung up.
+		peer.peer = ""
+		peer.setVar("bridge_uuid", "")
+		s.emit(s.channelEvent(peer, "CHANNEL_UNBRIDGE", nil, []variable{{"Bridge-A-Unique-ID", peer.uuid},
+			{"Bridge-B-Unique-ID", c.uuid}, {"Other-Leg-Unique-ID", c.uuid}}))
+		s.park(peer)
+		peer = nil
+	}
 	s.mu.Unlock()
 	if peer != nil {
 		// The bridged leg follows (hangup_after_bridge).

@@ -1,0 +1,268 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/callplane/callplane/ari/aritest"
+	"github.com/callplane/callplane/eslbridge/esltest"
+	"github.com/callplane/callplane/media/sim"
+)
+
+type agentResp struct {
+	ID      int64  `json:"id"`
+	State   string `json:"state"`
+	LegNode string `json:"leg_node"`
+	Today   struct {
+		Calls int `json:"calls"`
+	} `json:"today"`
+}
+
+func (c client) agents() []agentResp {
+	c.t.Helper()
+	var out struct {
+		Agents []agentResp `json:"agents"`
+	}
+	c.json("GET", "/api/v1/agents", nil, &out)
+	return out.Agents
+}
+
+// until polls cond; the deadline only guards against a hang.
+func (c client) until(what string, cond func() bool) {
+	c.t.Helper()
+	deadline := time.Now().Add(90 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			c.t.Fatalf("timed out waiting for %s: %+v", what, c.agents())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// liveLog collects the /api/v1/events stream.
+type liveLog struct {
+	mu     sync.Mutex
+	events []map[string]any
+}
+
+func (c client) follow() *liveLog {
+	c.t.Helper()
+	req, _ := http.NewRequest("GET", c.base+"/api/v1/events", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != 200 {
+		c.t.Fatalf("events: %v %v", resp, err)
+	}
+	l := &liveLog{}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		sc := bufio.NewScanner(resp.Body)
+		typ := ""
+		for sc.Scan() {
+			line := sc.Text()
+			switch {
+			case strings.HasPrefix(line, "event: "):
+				typ = strings.TrimPrefix(line, "event: ")
+			case strings.HasPrefix(line, "data: "):
+				var ev map[string]any
+				if json.Unmarshal([]byte(strings.TrimPrefix(line, "data: ")), &ev) == nil {
+					ev["type"] = typ
+					l.mu.Lock()
+					l.events = append(l.events, ev)
+					l.mu.Unlock()
+				}
+			}
+		}
+	}()
+	c.t.Cleanup(func() { resp.Body.Close(); <-done })
+	return l
+}
+
+func (l *liveLog) count(match func(map[string]any) bool) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for _, ev := range l.events {
+		if match(ev) {
+			n++
+		}
+	}
+	return n
+}
+
+// A predictive campaign worked by ten agents with nailed-up legs on a FreeSWITCH and an
+// Asterisk node: answered calls are bridged to agents on their own node, agent states
+// stream live, and calls answered while every agent is paused are abandoned, hear the
+// compliance message and land in the ledger.
+func TestPredictiveCampaignWithAgents(t *testing.T) {
+	model := fastModel(0.5)
+	model.TalkMedian = 150 * time.Millisecond
+	fs := startFS(t, esltest.Options{Model: model, Seed: 11})
+	ast := startAst(t, aritest.Options{Username: "u", Password: "p", App: "callplane", Model: model, Seed: 12})
+	phone := sim.Plan{Result: sim.Answer, Ring: 20 * time.Millisecond, Talk: time.Hour}
+	for i := range 10 {
+		fs.Script(fmt.Sprint(2001+i), phone)
+		ast.Script(fmt.Sprint(2001+i), phone)
+	}
+	c := startApp(t,
+		NodeConfig{Name: "fs1", Kind: "freeswitch", Address: fs.Addr(), Password: "ClueCon",
+			DialTemplate: "sofia/gateway/x/{number}", Pools: []string{"default"}, Weight: 1, MaxCalls: 100, CallsPerSecond: 200},
+		NodeConfig{Name: "ast1", Kind: "asterisk", Address: ast.URL(), Username: "u", Password: "p", App: "callplane",
+			DialTemplate: "PJSIP/{number}@x", Pools: []string{"default"}, Weight: 1, MaxCalls: 100, CallsPerSecond: 200})
+	live := c.follow()
+
+	var camp struct {
+		ID int64 `json:"id"`
+	}
+	if code := c.json("POST", "/api/v1/campaigns", map[string]any{"name": "predictive", "dial_mode": "predictive",
+		"max_concurrent": 40, "calls_per_second": 200, "max_attempts": 1, "ring_timeout_seconds": 3,
+		"abandon_after_ms": 100, "abandon_prompt": "callplane/abandon.wav"}, &camp); code != 201 {
+		t.Fatalf("create campaign: %d", code)
+	}
+	var rows []map[string]string
+	for i := range 400 {
+		rows = append(rows, map[string]string{"phone": fmt.Sprintf("+86137%08d", 10000+i), "name": fmt.Sprintf("客户%d", i)})
+	}
+	c.json("POST", fmt.Sprintf("/api/v1/campaigns/%d/contacts", camp.ID), rows, nil)
+	// The first ten people (one call per ready agent at the start) answer late: by then
+	// every agent has paused, so exactly these ten are abandoned.
+	late := sim.Plan{Result: sim.Answer, Ring: 1500 * time.Millisecond, Talk: 2 * time.Second}
+	for i := range 10 {
+		fs.Script(fmt.Sprintf("86137%08d", 10000+i), late)
+		ast.Script(fmt.Sprintf("86137%08d", 10000+i), late)
+	}
+
+	var ids []int64
+	for i := range 10 {
+		kind, node, ep := "freeswitch", "fs1", fmt.Sprintf("user/%d", 2001+i)
+		if i%2 == 1 {
+			kind, node, ep = "asterisk", "ast1", fmt.Sprintf("PJSIP/%d", 2001+i)
+		}
+		var a agentResp
+		if code := c.json("POST", "/api/v1/agents", map[string]any{"name": fmt.Sprintf("坐席%d", i), "team": "t1",
+			"endpoints": map[string]string{kind: ep}, "node": node, "max_wrap_ms": 30,
+			"campaigns": []map[string]any{{"campaign_id": camp.ID, "priority": 1}}}, &a); code != 201 {
+			t.Fatalf("create agent: %d", code)
+		}
+		ids = append(ids, a.ID)
+	}
+	if code := c.json("POST", fmt.Sprintf("/api/v1/agents/%d/ready", ids[0]), nil, nil); code != 409 {
+		t.Errorf("ready while logged out: %d, want 409", code)
+	}
+	for _, id := range ids {
+		if code := c.json("POST", fmt.Sprintf("/api/v1/agents/%d/login", id), nil, nil); code != 200 {
+			t.Fatalf("login %d: %d", id, code)
+		}
+	}
+	c.until("agents ready", func() bool {
+		for _, a := range c.agents() {
+			if a.State != "ready" {
+				return false
+			}
+		}
+		return true
+	})
+	c.json("POST", fmt.Sprintf("/api/v1/campaigns/%d/start", camp.ID), nil, nil)
+
+	bridged := func() int {
+		n := 0
+		for _, a := range c.agents() {
+			n += a.Today.Calls
+		}
+		return n
+	}
+	c.until("the first calls", func() bool { return fs.Stats().TotalOriginates+ast.Stats().TotalOriginates >= 10+10 })
+	// Everyone pauses: the calls in flight find no agent when they answer.
+	for _, id := range ids {
+		if code := c.json("POST", fmt.Sprintf("/api/v1/agents/%d/pause", id), map[string]string{"reason": "meeting"}, nil); code != 200 {
+			t.Fatalf("pause %d: %d", id, code)
+		}
+	}
+	type ledger struct {
+		Last24h struct {
+			Answered  int     `json:"answered"`
+			Abandoned int     `json:"abandoned"`
+			Rate      float64 `json:"rate"`
+		} `json:"last_24h"`
+		Recent []struct {
+			CallID string `json:"call_id"`
+			Node   string `json:"node"`
+		} `json:"recent"`
+	}
+	var led ledger
+	c.until("an abandoned call in the ledger", func() bool {
+		c.json("GET", fmt.Sprintf("/api/v1/campaigns/%d/abandons", camp.ID), nil, &led)
+		return led.Last24h.Abandoned >= 10
+	})
+	if led.Last24h.Abandoned != 10 || bridged() != 0 {
+		t.Errorf("%d abandoned, %d bridged while every agent paused; want 10 and 0", led.Last24h.Abandoned, bridged())
+	}
+	for _, id := range ids {
+		if code := c.json("POST", fmt.Sprintf("/api/v1/agents/%d/ready", id), nil, nil); code != 200 {
+			t.Fatalf("ready %d: %d", id, code)
+		}
+	}
+	c.waitCompleted(camp.ID)
+
+	c.json("GET", fmt.Sprintf("/api/v1/campaigns/%d/abandons", camp.ID), nil, &led)
+	abandonedEvents := live.count(func(ev map[string]any) bool { return ev["type"] == "call.abandoned" })
+	if led.Last24h.Abandoned != abandonedEvents || len(led.Recent) != led.Last24h.Abandoned {
+		t.Errorf("ledger has %d abandons (%d listed), the stream %d", led.Last24h.Abandoned, len(led.Recent), abandonedEvents)
+	}
+	if want := float64(led.Last24h.Abandoned) / float64(led.Last24h.Answered); led.Last24h.Rate != want {
+		t.Errorf("rate %v, want %v", led.Last24h.Rate, want)
+	}
+	// Abandoned calls heard the compliance message and were never bridged.
+	played := map[string]bool{}
+	for _, cmd := range fs.Commands() {
+		f := strings.Fields(cmd)
+		for i, x := range f {
+			if x == "uuid_broadcast" && i+2 < len(f) && f[i+2] == "callplane/abandon.wav" {
+				played[f[i+1]] = true
+			}
+		}
+	}
+	bridgedCalls := map[string]bool{}
+	live.count(func(ev map[string]any) bool {
+		if ev["type"] == "call.bridged" {
+			bridgedCalls[ev["call_id"].(string)] = true
+		}
+		return false
+	})
+	for _, ab := range led.Recent {
+		if bridgedCalls[ab.CallID] {
+			t.Errorf("abandoned call %s was bridged", ab.CallID)
+		}
+		if ab.Node == "fs1" && !played[ab.CallID] {
+			t.Errorf("abandoned call %s on fs1 did not hear the message", ab.CallID)
+		}
+	}
+	// Both node kinds bridged calls to their own agents.
+	perNode := map[string]int{}
+	for _, a := range c.agents() {
+		perNode[a.LegNode] += a.Today.Calls
+		if a.State != "ready" {
+			t.Errorf("agent %d is %s after the campaign", a.ID, a.State)
+		}
+	}
+	if perNode["fs1"] == 0 || perNode["ast1"] == 0 {
+		t.Errorf("bridged calls per node: %v", perNode)
+	}
+	if n := live.count(func(ev map[string]any) bool { return ev["type"] == "call.bridged" }); n != bridged() {
+		t.Errorf("%d call.bridged events, agents counted %d calls", n, bridged())
+	}
+	for _, st := range []string{"ready", "reserved", "on_call", "wrap_up", "not_ready"} {
+		if live.count(func(ev map[string]any) bool { return ev["type"] == "agent.state" && ev["state"] == st }) == 0 {
+			t.Errorf("no agent.state %s event", st)
+		}
+	}
+	c.checkOriginates(camp.ID, map[string]func() map[string]int{
+		"fs1": func() map[string]int { return fs.Stats().Originates }, "ast1": func() map[string]int { return ast.Stats().Originates }})
+}
