@@ -1,0 +1,283 @@
+package pacing
+
+import "math"
+
+// Predictive places calls ahead of free agents and spends an explicit abandon budget.
+//
+// For a candidate number n of new calls it computes, at horizons h over the time a new
+// call takes to connect (quantiles of Stats.Ring), the calls that will have connected by h
+// and the agents that will be free by h + AbandonAfter:
+//
+//   - demand D(h) = Waiting + Σ ringing Bernoulli(q_k(h)) + Binomial(n, AnswerRate·F_ring(h)),
+//     where q_k(h) is the chance that ringing call k, alive after r_k, connects within h;
+//   - supply S(h) = Ready + Σ on-call Bernoulli(P(talk left + mean wrap ≤ h+w | talk so far))
+//   - Σ wrap-up Bernoulli(P(wrap left ≤ h+w | wrap so far)).
+//
+// D−S is approximated by a normal distribution with the exact mean and variance of those
+// sums, and the expected abandons are E_ab(n) = max_h E[(D(h)−S(h))⁺]. The policy places
+// the largest n (scanning up from 0, stopping at the first that fails) such that
+//
+//	E_ab(n) ≤ a · E_ans(n)   and   E_ab(n) ≤ Budget.Left()
+//
+// where E_ans(n) is the expected number of connects of the waiting, ringing and new calls
+// and the allowance a = min(HardCap, Target·Gain·(1 − rate/Target)) shrinks as the abandon
+// rate measured in the budget window nears the target: a proportional controller that
+// corrects the model's own bias against what was actually measured. It never places fewer
+// calls than Progressive would. It is Progressive when the team has fewer than MinAgents
+// agents, when the estimates rest on fewer than MinDials dials, or when the budget is spent
+// (fewer than one abandon left at the target rate over the window).
+type Predictive struct {
+	// MinAgents is the smallest team that is dialed predictively (default 8).
+	MinAgents int
+	// MinDials is the number of observed dials the estimates need (default 200).
+	MinDials float64
+	// Gain scales the allowance when the window's abandon rate is below the target
+	// (default 4).
+	Gain float64
+	// Boost caps the marginal allowance at Boost × the target (default 2). The model's
+	// expected abandons are a lower bound of what happens, so a marginal allowance of
+	// the target alone would leave the budget unspent; what the target and the hard cap
+	// bound is the rate measured over the window, which feeds back through Gain.
+	Boost float64
+	// Reserve multiplies the expected abandons of the calls in flight before they are
+	// set aside from the budget left (default 2: in simulation the calls in flight at a
+	// moment abandon about twice what the model expects of them alone, because calls
+	// placed later take some of the agents they counted on).
+	Reserve float64
+	// RelErr is the relative error assumed in the answer-rate estimate (default 0.1): it
+	// widens the demand's distribution in proportion to the calls in flight, which keeps
+	// large bursts (a shift start, a team back from a break) from overshooting.
+	RelErr float64
+}
+
+func (Predictive) Name() string { return "predictive" }
+
+// horizons are the quantiles of the connect time at which supply and demand are compared.
+var horizons = [...]float64{0.2, 0.4, 0.6, 0.8, 0.95, 1}
+
+// Dials implements Policy.
+func (p Predictive) Dials(s Snapshot) int {
+	prog := Progressive{}.Dials(s)
+	agents := s.Agents()
+	if agents == 0 {
+		return 0
+	}
+	minAgents, minDials, gain := p.MinAgents, p.MinDials, p.Gain
+	if minAgents <= 0 {
+		minAgents = 8
+	}
+	if minDials <= 0 {
+		minDials = 200
+	}
+	if gain <= 0 {
+		gain = 4
+	}
+	relErr := p.RelErr
+	if relErr <= 0 {
+		relErr = 0.1
+	}
+	st, b := s.Stats, s.Budget
+	left := b.Left()
+	if agents < minAgents || st.Dials < minDials || st.AnswerRate <= 0 || left < 1 {
+		return prog
+	}
+	m := newModel(s, relErr)
+	// The calls in flight will abandon some more: keep them out of what is spent. The
+	// model's expectation is a lower bound (calls placed later compete for the same
+	// agents), hence Reserve.
+	reserve := p.Reserve
+	if reserve <= 0 {
+		reserve = 2
+	}
+	inFlight := reserve * m.abandons(0)
+	left -= inFlight + 1
+	if left < 0 {
+		return prog
+	}
+	tgt := b.target()
+	rate := 0.0
+	if b.Answered > 0 {
+		rate = (float64(b.Abandoned) + inFlight) / float64(b.Answered)
+	}
+	boost := p.Boost
+	if boost <= 0 {
+		boost = 2
+	}
+	allow := tgt * min(boost, gain*(1-rate/tgt))
+	if allow <= 0 {
+		return prog
+	}
+	pa := st.AnswerRate
+	// Enough calls to occupy every agent several times over bounds the scan.
+	limit := int(math.Ceil(4*float64(agents+1)/pa)) + 1
+	best := 0
+	ab0 := inFlight / reserve
+	for n := 1; n <= limit; n++ {
+		ab := m.abandons(n)
+		if ab-ab0 > allow*float64(n)*pa || reserve*ab > left+inFlight {
+			break
+		}
+		best = n
+	}
+	return max(best, prog)
+}
+
+// model holds, per horizon, the mean of D−S and the covariances between horizons without
+// new calls, and the share of a new call's chance to connect that falls within each.
+type model struct {
+	mu       [nh]float64
+	cov      [nh][nh]float64
+	ring     [nh]float64 // expected connects of the ringing calls by each horizon
+	c        [nh]float64
+	relErr   float64
+	connects float64 // expected connects of the waiting and ringing calls
+}
+
+const nh = len(horizons)
+
+func newModel(s Snapshot, relErr float64) *model {
+	st := s.Stats
+	w := s.Budget.abandonAfter().Seconds()
+	timeout := st.RingTimeout.Seconds()
+	wrapMean := st.Wrap.meanSec()
+	pa := st.AnswerRate
+	m := &model{connects: float64(s.Waiting), relErr: relErr}
+	var h [nh]float64
+	for j, q := range horizons {
+		switch {
+		case q < 1:
+			h[j] = st.Ring.quantile(q)
+			if timeout > 0 {
+				h[j] = min(h[j], timeout)
+			}
+		case timeout > 0:
+			h[j] = timeout
+		default:
+			h[j] = st.Ring.quantile(0.999)
+		}
+		m.mu[j] = float64(s.Waiting - s.Ready)
+		m.c[j] = pa * st.Ring.cdf(h[j])
+	}
+	// Each agent and each ringing call is a Bernoulli trial per horizon, cumulative over
+	// horizons: for j ≤ k, Cov(1{by h_j}, 1{by h_k}) = f_j(1−f_k).
+	var f [nh]float64
+	add := func(sign float64) {
+		for j := range f {
+			m.mu[j] += sign * f[j]
+			for k := j; k < nh; k++ {
+				m.cov[j][k] += f[j] * (1 - f[k])
+			}
+		}
+	}
+	for _, t := range s.OnCall {
+		ts := t.Seconds()
+		ft := st.Talk.cdf(ts)
+		for j := range f {
+			f[j] = st.Talk.doneAfter(ts, ft, h[j]+w-wrapMean)
+		}
+		add(-1)
+	}
+	for _, t := range s.InWrap {
+		ts := t.Seconds()
+		ft := st.Wrap.cdf(ts)
+		for j := range f {
+			f[j] = st.Wrap.doneAfter(ts, ft, h[j]+w)
+		}
+		add(-1)
+	}
+	for _, r := range s.Ringing {
+		rs := r.Seconds()
+		for j := range f {
+			f[j] = connectWithin(st, rs, h[j], timeout)
+			m.ring[j] += f[j]
+		}
+		add(1)
+		m.connects += connectWithin(st, rs, math.Inf(1), timeout)
+	}
+	for j := range nh {
+		for k := 0; k < j; k++ {
+			m.cov[j][k] = m.cov[k][j]
+		}
+	}
+	return m
+}
+
+// abandons is the expected number of abandons with n new calls: E[max(0, max_h D(h)−S(h))],
+// the expected loss of a system where a call that finds no free agent is lost, with the
+// maximum of the correlated normal variables taken by Clark's moment recursion.
+func (m *model) abandons(n int) float64 {
+	var mean [nh]float64
+	var cov [nh][nh]float64
+	nf := float64(n)
+	for j := range nh {
+		mean[j] = m.mu[j] + nf*m.c[j]
+		ej := m.relErr * (m.ring[j] + nf*m.c[j])
+		for k := j; k < nh; k++ {
+			// The answer rate is an estimate and drifts: its error moves every call the
+			// same way, so it adds a fully correlated term.
+			ek := m.relErr * (m.ring[k] + nf*m.c[k])
+			v := m.cov[j][k] + nf*m.c[j]*(1-m.c[k]) + ej*ek
+			cov[j][k], cov[k][j] = v, v
+		}
+	}
+	// Z = max(Y_0..Y_k), with Cov(Z, Y_l) for the later l.
+	mz, vz := mean[0], cov[0][0]
+	var cz [nh]float64
+	copy(cz[:], cov[0][:])
+	for k := 1; k < nh; k++ {
+		mk, vk := mean[k], cov[k][k]
+		a2 := vz + vk - 2*cz[k]
+		if a2 < 1e-9 {
+			if mk > mz {
+				mz, vz = mk, vk
+				copy(cz[:], cov[k][:])
+			}
+			continue
+		}
+		a := math.Sqrt(a2)
+		al := (mz - mk) / a
+		phi := math.Exp(-al*al/2) / math.Sqrt(2*math.Pi)
+		cdf := 0.5 * math.Erfc(-al/math.Sqrt2)
+		m1 := mz*cdf + mk*(1-cdf) + a*phi
+		m2 := (mz*mz+vz)*cdf + (mk*mk+vk)*(1-cdf) + (mz+mk)*a*phi
+		for l := k + 1; l < nh; l++ {
+			cz[l] = cz[l]*cdf + cov[k][l]*(1-cdf)
+		}
+		mz, vz = m1, max(m2-m1*m1, 0)
+	}
+	return positivePart(mz, vz)
+}
+
+// connectWithin is the chance that a call still ringing after r seconds connects within h
+// more seconds (never after the ring timeout).
+func connectWithin(st Stats, r, h, timeout float64) float64 {
+	if timeout > 0 {
+		if r >= timeout {
+			return 0
+		}
+		h = min(h, timeout-r)
+	}
+	pa, rho := st.AnswerRate, st.RingOutShare
+	fr := st.Ring.cdf(r)
+	alive := pa*(1-fr) + (1-pa)*(rho+(1-rho)*(1-st.Fail.cdf(r)))
+	if alive <= 0 {
+		return 0
+	}
+	var frh float64
+	if math.IsInf(h, 1) {
+		frh = 1
+	} else {
+		frh = st.Ring.cdf(r + h)
+	}
+	return min(1, pa*(frh-fr)/alive)
+}
+
+// positivePart is E[X⁺] for X ~ N(mu, vr).
+func positivePart(mu, vr float64) float64 {
+	if vr < 1e-12 {
+		return max(mu, 0)
+	}
+	sd := math.Sqrt(vr)
+	z := mu / sd
+	return mu*0.5*math.Erfc(-z/math.Sqrt2) + sd*math.Exp(-z*z/2)/math.Sqrt(2*math.Pi)
+}
