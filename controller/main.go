@@ -24,7 +24,8 @@ const usage = `usage:
   callplane serve --config FILE [--demo]
   callplane migrate --config FILE
   callplane simulate freeswitch --listen ADDR [--password P] [--answer-rate F] [--time-scale F] [--stats-addr ADDR] [--seed N] [--max-calls N]
-  callplane simulate asterisk --listen ADDR [--username U] [--password P] [--app A] [--answer-rate F] [--time-scale F] [--stats-addr ADDR] [--seed N] [--max-calls N]`
+  callplane simulate asterisk --listen ADDR [--username U] [--password P] [--app A] [--answer-rate F] [--time-scale F] [--stats-addr ADDR] [--seed N] [--max-calls N]
+  callplane simulate pacing --scenario FILE [--scenario FILE...] [--json] [--parallel N]`
 
 func run(args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {

@@ -11,21 +11,24 @@ import (
 	"time"
 
 	"github.com/callplane/callplane/ari/aritest"
+	"github.com/callplane/callplane/campaigns/pacesim"
 	"github.com/callplane/callplane/eslbridge/esltest"
 	"github.com/callplane/callplane/media/sim"
 )
 
 func simulate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return errors.New("simulate: which server? (freeswitch or asterisk)\n" + usage)
+		return errors.New("simulate: what? (freeswitch, asterisk or pacing)\n" + usage)
 	}
 	switch args[0] {
+	case "pacing":
+		return pacesim.Main(args[1:], stdout, stderr)
 	case "freeswitch":
 		return simulateFreeSWITCH(ctx, args[1:], stdout, stderr)
 	case "asterisk":
 		return simulateAsterisk(ctx, args[1:], stdout, stderr)
 	}
-	return fmt.Errorf("simulate: unknown server %q (freeswitch or asterisk)\n%s", args[0], usage)
+	return fmt.Errorf("simulate: unknown %q (freeswitch, asterisk or pacing)\n%s", args[0], usage)
 }
 
 func simulateFreeSWITCH(ctx context.Context, args []string, stdout, stderr io.Writer) error {
