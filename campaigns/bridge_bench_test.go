@@ -21,14 +21,14 @@ type bridgeTimer struct {
 }
 
 func (d *bridgeTimer) Originate(context.Context, media.OriginateRequest) error { return nil }
-func (d *bridgeTimer) Hangup(context.Context, string, string) error           { return nil }
-func (d *bridgeTimer) Play(context.Context, string, string) error             { return nil }
-func (d *bridgeTimer) Record(context.Context, string, string) error           { return nil }
-func (d *bridgeTimer) StopRecord(context.Context, string, string) error       { return nil }
-func (d *bridgeTimer) LiveCalls(context.Context) ([]string, error)            { return nil, nil }
-func (d *bridgeTimer) Events() <-chan media.Event                             { return d.events }
-func (d *bridgeTimer) Up() bool                                               { return true }
-func (d *bridgeTimer) Close() error                                           { close(d.events); return nil }
+func (d *bridgeTimer) Hangup(context.Context, string, string) error            { return nil }
+func (d *bridgeTimer) Play(context.Context, string, string) error              { return nil }
+func (d *bridgeTimer) Record(context.Context, string, string) error            { return nil }
+func (d *bridgeTimer) StopRecord(context.Context, string, string) error        { return nil }
+func (d *bridgeTimer) LiveCalls(context.Context) ([]string, error)             { return nil, nil }
+func (d *bridgeTimer) Events() <-chan media.Event                              { return d.events }
+func (d *bridgeTimer) Up() bool                                                { return true }
+func (d *bridgeTimer) Close() error                                            { close(d.events); return nil }
 func (d *bridgeTimer) Bridge(context.Context, string, string) error {
 	d.bridged <- time.Now()
 	return nil
