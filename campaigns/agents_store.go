@@ -50,6 +50,8 @@ type Agent struct {
 	CallID string `db:"-" json:"call_id,omitempty"`
 	// LegNode is where the agent's nailed-up leg is.
 	LegNode string `db:"-" json:"leg_node,omitempty"`
+	// Preview is the contact offered to the agent (preview mode) until they dial or skip.
+	Preview *Offer `db:"-" json:"preview,omitempty"`
 	// Today counts the agent's calls since midnight UTC.
 	Today AgentDay `db:"-" json:"today"`
 }
@@ -255,4 +257,11 @@ func (s *Store) SetDisposition(ctx context.Context, callID string, d Disposition
 		return 0, fmt.Errorf("call %s was not taken by an agent: %w", callID, ErrConflict)
 	}
 	return agentID.Int64, nil
+}
+
+// contactName returns a contact's name.
+func (s *Store) contactName(ctx context.Context, contactID int64) (string, error) {
+	var name string
+	err := s.db.GetContext(ctx, &name, `SELECT name FROM contacts WHERE id = $1`, contactID)
+	return name, err
 }

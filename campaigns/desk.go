@@ -36,6 +36,7 @@ type Desk struct {
 	dirty  map[int64]bool   // states not yet written
 	wake   chan struct{}    // the writer has dirty states
 	ready  func()           // tells the engines an agent became free
+	decide func(media.Event) // hands a preview decision to the campaign's engine
 }
 
 type seat struct {
@@ -56,7 +57,7 @@ var ErrAgentState = fmt.Errorf("agent state does not allow this: %w", ErrConflic
 func NewDesk(store *Store, pool *media.Pool, clock media.Clock, log *slog.Logger, hub *Hub) *Desk {
 	return &Desk{store: store, pool: pool, clock: clock, log: log, hub: hub,
 		seats: map[int64]*seat{}, legs: map[string]int64{}, active: map[int64]bool{},
-		dirty: map[int64]bool{}, wake: make(chan struct{}, 1), ready: func() {}}
+		dirty: map[int64]bool{}, wake: make(chan struct{}, 1), ready: func() {}, decide: func(media.Event) {}}
 }
 
 // Load reads the agents from PostgreSQL; those recorded in another state than logged out
@@ -305,7 +306,7 @@ func (k *Desk) Logout(ctx context.Context, id int64) (Agent, error) {
 }
 
 // endCall forgets the seat's finished call. k.mu held.
-func (k *Desk) endCall(s *seat) { s.call, s.campaign, s.a.CallID = "", 0, "" }
+func (k *Desk) endCall(s *seat) { s.call, s.campaign, s.a.CallID, s.a.Preview = "", 0, "", nil }
 
 // Disposed ends the wrap-up of the agent who took callID (their disposition is stored).
 func (k *Desk) Disposed(agentID int64, callID string) {
@@ -393,6 +394,13 @@ func (k *Desk) OnReady(f func()) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	k.ready = f
+}
+
+// onDecide sets the function that hands a preview decision to the campaign's engine.
+func (k *Desk) onDecide(f func(media.Event)) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.decide = f
 }
 
 // primary is the active campaign an agent works first (best priority). k.mu held.
@@ -542,5 +550,94 @@ func (k *Desk) Agents(ctx context.Context) ([]Agent, error) {
 func (k *Desk) view(s *seat) Agent {
 	a := s.a
 	a.Campaigns = slices.Clone(a.Campaigns)
+	if a.Preview != nil {
+		o := *a.Preview
+		a.Preview = &o
+	}
 	return a
+}
+
+// Offer is a contact an agent previews before dialing (preview mode).
+type Offer struct {
+	CallID     string `json:"call_id"`
+	CampaignID int64  `json:"campaign_id"`
+	LeadID     int64  `json:"lead_id"`
+	ContactID  int64  `json:"contact_id"`
+	Name       string `json:"name"`
+	// Phone is masked; the agent dials through callplane, not by hand.
+	Phone string `json:"phone"`
+}
+
+// previewSlot is a ready agent a preview campaign can offer a contact to.
+type previewSlot struct {
+	agent int64
+	node  string
+}
+
+// previewSlots lists the ready agents who work campaignID first, without an offer.
+func (k *Desk) previewSlots(campaignID int64) []previewSlot {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	var out []previewSlot
+	for _, s := range k.seats {
+		if s.a.State == AgentReady && s.legUp && k.primary(s) == campaignID {
+			out = append(out, previewSlot{s.a.ID, s.a.LegNode})
+		}
+	}
+	slices.SortFunc(out, func(a, b previewSlot) int { return int(a.agent - b.agent) })
+	return out
+}
+
+// offer reserves a ready agent for a contact to preview; false if the agent is no longer
+// ready.
+func (k *Desk) offer(agentID int64, o Offer) bool {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	s := k.seats[agentID]
+	if s == nil || s.a.State != AgentReady {
+		return false
+	}
+	s.call, s.campaign, s.a.CallID = o.CallID, o.CampaignID, o.CallID
+	s.a.Preview = &o
+	k.set(s, AgentReserved, "preview")
+	return true
+}
+
+// Decide is the agent's choice on the contact offered: dial it, or skip it. The campaign's
+// engine carries it out.
+func (k *Desk) Decide(agentID int64, dial bool) (Agent, error) {
+	k.mu.Lock()
+	s, err := k.seat(agentID)
+	if err != nil {
+		k.mu.Unlock()
+		return Agent{}, err
+	}
+	o := s.a.Preview
+	if o == nil || s.a.State != AgentReserved {
+		k.mu.Unlock()
+		return Agent{}, fmt.Errorf("agent %d has no contact to preview: %w", agentID, ErrAgentState)
+	}
+	s.a.Preview = nil
+	if !dial {
+		k.endCall(s)
+		k.set(s, AgentReady, "")
+	}
+	a, decide := k.view(s), k.decide
+	k.mu.Unlock()
+	kind := evPreviewSkip
+	if dial {
+		kind = evPreviewDial
+	}
+	decide(media.Event{Kind: kind, CallID: o.CallID, At: k.clock.Now()})
+	return a, nil
+}
+
+// leg returns the agent's nailed-up leg ("" when it has none).
+func (k *Desk) leg(agentID int64) string {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if s := k.seats[agentID]; s != nil && s.legUp {
+		return s.leg
+	}
+	return ""
 }

@@ -112,6 +112,7 @@ func NewDialer(cfg Config, db *sqlx.DB, pool *media.Pool, clock media.Clock, log
 		engines: map[int64]*engine{}, routes: map[string]*engine{}, orphans: map[string]*orphan{},
 	}
 	d.desk.OnReady(d.wakeAgentEngines)
+	d.desk.onDecide(d.route)
 	return d
 }
 

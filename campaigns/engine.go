@@ -80,6 +80,7 @@ func (e *engine) run(ctx context.Context) {
 func (e *engine) drain(ctx context.Context) {
 	ctx, cancel := context.WithTimeout(ctx, e.d.cfg.DrainTimeout)
 	defer cancel()
+	e.releaseOffers(ctx)
 	for len(e.calls) > 0 || len(e.pending) > 0 {
 		e.flushPending(ctx)
 		select {
@@ -120,6 +121,7 @@ func (e *engine) step(ctx context.Context) bool {
 		e.matchWaiting(ctx, now)
 	}
 	if e.c.State != StateRunning {
+		e.releaseOffers(ctx)
 		return len(e.calls) == 0 && len(e.pending) == 0
 	}
 	if e.lock != nil {
@@ -135,6 +137,10 @@ func (e *engine) dial(ctx context.Context, now time.Time) {
 	}
 	n := min(e.c.MaxConcurrent-len(e.calls), int(e.tokens), e.d.pool.Free(e.c.MediaPool))
 	if n <= 0 || now.Before(e.idle) {
+		return
+	}
+	if e.c.DialMode == ModePreview {
+		e.offerPreviews(ctx, now, n)
 		return
 	}
 	var nodes []string // agent campaigns: the node of each call, where its agent will be
@@ -158,58 +164,76 @@ func (e *engine) dial(ctx context.Context, now time.Time) {
 	}
 	for i, l := range leases {
 		e.tokens--
-		// The last word before the originate: a number put on a list since the lease.
-		if reason, err := e.d.store.CheckDNC(ctx, e.id, l.Phone, now); err != nil || reason != "" {
-			if err != nil {
-				e.log.Warn("do-not-call check failed; not dialing", "call_id", l.CallID, "err", err)
-				e.d.metrics.Unleased.Inc()
-				if err := e.d.store.Unlease(ctx, l.CallID, now); err != nil {
-					e.log.Warn("return lease", "call_id", l.CallID, "err", err)
-				}
-			} else if err := e.d.store.SkipLeased(ctx, l.CallID, reason, now); err != nil {
-				e.log.Warn("skip lead on do-not-call list", "call_id", l.CallID, "err", err)
-			}
+		if !e.dncCleared(ctx, l, now) {
 			continue
 		}
 		e.calls[l.CallID] = &liveCall{started: now, verified: true}
 		e.d.claim(l.CallID, e)
-		req := media.OriginateRequest{
-			CallID:         l.CallID,
-			Number:         l.Phone,
-			CallerIDNumber: e.c.CallerID,
-			RingTimeout:    time.Duration(e.c.RingTimeoutSeconds) * time.Second,
-			Vars: map[string]string{
-				"callplane_campaign": strconv.FormatInt(e.id, 10),
-				"callplane_lead":     strconv.FormatInt(l.LeadID, 10),
-				"callplane_attempt":  strconv.Itoa(l.AttemptNo),
-			},
-		}
 		on := ""
 		if nodes != nil {
 			on = nodes[i]
 		}
-		node, err := e.d.pool.OriginateOn(ctx, e.c.MediaPool, on, req)
-		switch {
-		case err == nil:
-			e.calls[l.CallID].node = node
-			e.d.metrics.Originates.WithLabelValues(node).Inc()
-			e.publish("call.originated", l.CallID, node, "")
-			if err := e.d.store.SetAttemptNode(ctx, l.CallID, node); err != nil {
-				e.log.Warn("record attempt node", "call_id", l.CallID, "node", node, "err", err)
-			}
-		case errors.Is(err, media.ErrNoCapacity):
+		if !e.originate(ctx, l, on) {
 			// Never sent anywhere: give this and the remaining leases back undialed.
 			for _, back := range leases[i:] {
 				e.unlease(ctx, back.CallID)
 			}
 			return
-		default:
-			// It may have reached the callee: the attempt counts, and is not retried now.
-			e.log.Warn("originate failed", "call_id", l.CallID, "node", node, "err", err)
-			e.d.metrics.Originates.WithLabelValues(node).Inc()
-			e.finish(ctx, l.CallID, Result{Outcome: media.OutcomeFailed, Cause: "ORIGINATE_ERROR"})
 		}
 	}
+}
+
+// dncCleared is the last word before the originate: a number put on a list since the
+// lease is skipped (false).
+func (e *engine) dncCleared(ctx context.Context, l Lease, now time.Time) bool {
+	reason, err := e.d.store.CheckDNC(ctx, e.id, l.Phone, now)
+	if err == nil && reason == "" {
+		return true
+	}
+	if err != nil {
+		e.log.Warn("do-not-call check failed; not dialing", "call_id", l.CallID, "err", err)
+		e.d.metrics.Unleased.Inc()
+		if err := e.d.store.Unlease(ctx, l.CallID, now); err != nil {
+			e.log.Warn("return lease", "call_id", l.CallID, "err", err)
+		}
+	} else if err := e.d.store.SkipLeased(ctx, l.CallID, reason, now); err != nil {
+		e.log.Warn("skip lead on do-not-call list", "call_id", l.CallID, "err", err)
+	}
+	return false
+}
+
+// originate places a leased call (on node, or any node of the pool when ""); false means
+// no node could take it and the lease is still to be returned.
+func (e *engine) originate(ctx context.Context, l Lease, node string) bool {
+	req := media.OriginateRequest{
+		CallID:         l.CallID,
+		Number:         l.Phone,
+		CallerIDNumber: e.c.CallerID,
+		RingTimeout:    time.Duration(e.c.RingTimeoutSeconds) * time.Second,
+		Vars: map[string]string{
+			"callplane_campaign": strconv.FormatInt(e.id, 10),
+			"callplane_lead":     strconv.FormatInt(l.LeadID, 10),
+			"callplane_attempt":  strconv.Itoa(l.AttemptNo),
+		},
+	}
+	got, err := e.d.pool.OriginateOn(ctx, e.c.MediaPool, node, req)
+	switch {
+	case err == nil:
+		e.calls[l.CallID].node = got
+		e.d.metrics.Originates.WithLabelValues(got).Inc()
+		e.publish("call.originated", l.CallID, got, "")
+		if err := e.d.store.SetAttemptNode(ctx, l.CallID, got); err != nil {
+			e.log.Warn("record attempt node", "call_id", l.CallID, "node", got, "err", err)
+		}
+	case errors.Is(err, media.ErrNoCapacity):
+		return false
+	default:
+		// It may have reached the callee: the attempt counts, and is not retried now.
+		e.log.Warn("originate failed", "call_id", l.CallID, "node", got, "err", err)
+		e.d.metrics.Originates.WithLabelValues(got).Inc()
+		e.finish(ctx, l.CallID, Result{Outcome: media.OutcomeFailed, Cause: "ORIGINATE_ERROR"})
+	}
+	return true
 }
 
 func (e *engine) publish(typ, callID, node, outcome string) {
@@ -376,6 +400,9 @@ func (e *engine) verify(ctx context.Context) {
 	now := e.d.clock.Now()
 	var unsure []string
 	for id, c := range e.calls {
+		if c.ag.offered != nil {
+			continue // not dialed yet
+		}
 		if now.Sub(c.started) > e.d.cfg.MaxCallAge {
 			c.verified = false
 		}

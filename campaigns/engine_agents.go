@@ -3,15 +3,19 @@ package campaigns
 import (
 	"context"
 	"sort"
+	"strconv"
 	"time"
 
 	"github.com/callplane/callplane/campaigns/pacing"
+	"github.com/callplane/callplane/crm"
 	"github.com/callplane/callplane/media"
 )
 
 // Internal events an engine sends itself from its command goroutines.
 const (
 	evBridgeFailed media.EventKind = "callplane.bridge_failed"
+	evPreviewDial  media.EventKind = "callplane.preview_dial" // the agent dials the contact offered
+	evPreviewSkip  media.EventKind = "callplane.preview_skip" // the agent skips it
 )
 
 // agentCall is the agent side of a live call in an agent campaign.
@@ -21,6 +25,7 @@ type agentCall struct {
 	deadline time.Time // an answered call without an agent by then is abandoned
 	waiting  bool
 	abandon  *time.Time
+	offered  *Lease // preview: leased and offered to agent, not dialed yet
 }
 
 // pacer holds an agent campaign's pacing state. Owned by the engine loop.
@@ -128,13 +133,96 @@ func (e *engine) agentDials(now time.Time) []string {
 	return out
 }
 
-// answeredForAgent: a person answered; bridge them to a ready agent now, or wait for one
-// until the abandon deadline.
+// answeredForAgent: a person answered; bridge them to a ready agent now (the agent who
+// dialed them, in preview), or wait for one until the abandon deadline.
 func (e *engine) answeredForAgent(ctx context.Context, callID string, call *liveCall, at time.Time) {
 	e.pace.tracker.Connected(at.Sub(call.started))
 	call.ag.deadline = at.Add(time.Duration(e.c.AbandonAfterMs) * time.Millisecond)
+	if call.ag.agent != 0 {
+		if leg := e.d.desk.leg(call.ag.agent); leg != "" {
+			if drv := e.d.pool.Driver(call.node); drv != nil {
+				e.bridgeCmd(ctx, drv, callID, leg, call.node)
+				return
+			}
+		}
+		e.d.desk.Unreserve(call.ag.agent, callID)
+		call.ag.agent = 0
+	}
 	if !e.reserveAgent(ctx, callID, call) {
 		call.ag.waiting = true
+	}
+}
+
+// offerPreviews leases one due contact for each ready agent of a preview campaign and
+// offers it to them.
+func (e *engine) offerPreviews(ctx context.Context, now time.Time, n int) {
+	slots := e.d.desk.previewSlots(e.id)
+	n = min(n, len(slots))
+	if n <= 0 {
+		return
+	}
+	leases, err := e.d.store.LeaseLeads(ctx, e.id, n, e.d.cfg.Owner, now)
+	if err != nil {
+		if ctx.Err() == nil {
+			e.log.Warn("lease leads", "err", err)
+		}
+		return
+	}
+	if len(leases) == 0 {
+		e.idle = e.recheck
+	}
+	for i, l := range leases {
+		if !e.dncCleared(ctx, l, now) {
+			continue
+		}
+		slot := slots[i]
+		l := l
+		e.calls[l.CallID] = &liveCall{started: now, verified: true, node: slot.node, ag: agentCall{agent: slot.agent, offered: &l}}
+		e.d.claim(l.CallID, e)
+		name, err := e.d.store.contactName(ctx, l.ContactID)
+		if err != nil {
+			e.log.Warn("contact of a preview", "call_id", l.CallID, "err", err)
+		}
+		o := Offer{CallID: l.CallID, CampaignID: e.id, LeadID: l.LeadID, ContactID: l.ContactID, Name: name, Phone: crm.MaskPhone(l.Phone)}
+		if !e.d.desk.offer(slot.agent, o) {
+			e.unlease(ctx, l.CallID)
+		}
+	}
+}
+
+// previewDecision carries out an agent's choice on a contact offered.
+func (e *engine) previewDecision(ctx context.Context, ev media.Event, c *liveCall) {
+	l := c.ag.offered
+	if l == nil {
+		return
+	}
+	c.ag.offered = nil
+	now := e.d.clock.Now()
+	if ev.Kind == evPreviewSkip {
+		delete(e.calls, l.CallID)
+		e.d.release(l.CallID)
+		after, _ := e.c.rule(media.OutcomeCanceled)
+		reason := "preview:skipped agent=" + strconv.FormatInt(c.ag.agent, 10)
+		if err := e.d.store.DeferLeased(ctx, l.CallID, now.Add(after), reason, now); err != nil {
+			e.log.Warn("return a skipped preview", "call_id", l.CallID, "err", err)
+		}
+		return
+	}
+	c.started = now
+	if !e.originate(ctx, *l, c.node) {
+		e.d.desk.Unreserve(c.ag.agent, l.CallID)
+		e.unlease(ctx, l.CallID)
+	}
+}
+
+// releaseOffers gives back the contacts offered and not dialed (the campaign stops, or
+// the controller shuts down).
+func (e *engine) releaseOffers(ctx context.Context) {
+	for id, c := range e.calls {
+		if c.ag.offered != nil {
+			e.d.desk.Unreserve(c.ag.agent, id)
+			e.unlease(ctx, id)
+		}
 	}
 }
 
@@ -216,6 +304,8 @@ func (e *engine) abandon(ctx context.Context, callID string, c *liveCall, now ti
 // agentEvent handles the events of an agent campaign's call that broadcast has not.
 func (e *engine) agentEvent(ctx context.Context, ev media.Event, c *liveCall) {
 	switch ev.Kind {
+	case evPreviewDial, evPreviewSkip:
+		e.previewDecision(ctx, ev, c)
 	case media.EventBridged:
 		if c.ag.agent != 0 && c.ag.bridged.IsZero() {
 			c.ag.bridged = ev.At
@@ -242,9 +332,10 @@ func (e *engine) agentEvent(ctx context.Context, ev media.Event, c *liveCall) {
 // agentCallEnded settles the agent and the estimates when an agent campaign's call ends.
 func (e *engine) agentCallEnded(callID string, c *liveCall, h *media.Hangup, r *Result) {
 	now := e.d.clock.Now()
-	switch {
-	case c.answered == nil:
+	if c.answered == nil {
 		e.pace.tracker.NotConnected(now.Sub(c.started), h.Outcome() == media.OutcomeNoAnswer)
+	}
+	switch {
 	case c.ag.agent != 0 && !c.ag.bridged.IsZero():
 		e.pace.tracker.Talked(now.Sub(c.ag.bridged))
 		e.d.desk.CallEnded(c.ag.agent, callID)

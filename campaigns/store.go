@@ -326,9 +326,18 @@ func (s *Store) LeaseLeads(ctx context.Context, campaignID int64, n int, owner s
 // Unlease undoes a lease whose call was certainly never sent to any node: the attempt row
 // is removed and the lead is due again at once, its attempt count restored.
 func (s *Store) Unlease(ctx context.Context, callID string, now time.Time) error {
+	return s.DeferLeased(ctx, callID, now, "", now)
+}
+
+// DeferLeased undoes a lease like Unlease, but the lead is due only at until, and the skip
+// is logged with reason when one is given (an agent skipped it in preview).
+func (s *Store) DeferLeased(ctx context.Context, callID string, until time.Time, reason string, now time.Time) error {
 	return s.inTx(ctx, func(tx *sqlx.Tx) error {
-		var leadID int64
-		err := tx.GetContext(ctx, &leadID, `DELETE FROM attempts WHERE call_id = $1 AND state = 'dialing' RETURNING lead_id`, callID)
+		var a struct {
+			LeadID     int64 `db:"lead_id"`
+			CampaignID int64 `db:"campaign_id"`
+		}
+		err := tx.GetContext(ctx, &a, `DELETE FROM attempts WHERE call_id = $1 AND state = 'dialing' RETURNING lead_id, campaign_id`, callID)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil
 		}
@@ -338,8 +347,15 @@ func (s *Store) Unlease(ctx context.Context, callID string, now time.Time) error
 		if _, err := tx.ExecContext(ctx, `DELETE FROM decisions WHERE call_id = $1`, callID); err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE leads SET status = 'pending', attempts = attempts - 1, lease_owner = NULL, updated_at = $2
-			WHERE id = $1 AND status = 'dialing'`, leadID, now)
+		if reason != "" {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO decisions (campaign_id, lead_id, at, action, reason) VALUES ($1, $2, $3, 'skip', $4)`,
+				a.CampaignID, a.LeadID, now, reason); err != nil {
+				return err
+			}
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE leads SET status = 'pending', attempts = attempts - 1, lease_owner = NULL,
+			next_attempt_at = greatest(next_attempt_at, $3), updated_at = $2
+			WHERE id = $1 AND status = 'dialing'`, a.LeadID, now, until)
 		return err
 	})
 }

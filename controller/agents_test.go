@@ -266,3 +266,92 @@ func TestPredictiveCampaignWithAgents(t *testing.T) {
 	c.checkOriginates(camp.ID, map[string]func() map[string]int{
 		"fs1": func() map[string]int { return fs.Stats().Originates }, "ast1": func() map[string]int { return ast.Stats().Originates }})
 }
+
+// Preview: the agent sees the contact (masked) before the call, skips one (logged as a
+// decision, offered again later) and dials the other; the person who answers is bridged
+// to that agent.
+func TestPreviewCampaign(t *testing.T) {
+	fs := startFS(t, esltest.Options{Model: fastModel(1), Seed: 5})
+	fs.Script("3001", sim.Plan{Result: sim.Answer, Ring: 20 * time.Millisecond, Talk: time.Hour})
+	c := startApp(t, NodeConfig{Name: "fs1", Kind: "freeswitch", Address: fs.Addr(), Password: "ClueCon",
+		DialTemplate: "sofia/gateway/x/{number}", Pools: []string{"default"}, Weight: 1})
+	var camp struct {
+		ID int64 `json:"id"`
+	}
+	c.json("POST", "/api/v1/campaigns", map[string]any{"name": "preview", "dial_mode": "preview", "max_concurrent": 5,
+		"calls_per_second": 50, "max_attempts": 2, "ring_timeout_seconds": 1}, &camp)
+	c.json("POST", fmt.Sprintf("/api/v1/campaigns/%d/contacts", camp.ID), []map[string]string{
+		{"phone": "+8613600000001", "name": "张三"}, {"phone": "+8613600000002", "name": "李四"}}, nil)
+	var a agentResp
+	c.json("POST", "/api/v1/agents", map[string]any{"name": "preview-agent", "endpoints": map[string]string{"freeswitch": "user/3001"},
+		"max_wrap_ms": 20, "campaigns": []map[string]any{{"campaign_id": camp.ID}}}, &a)
+	c.json("POST", fmt.Sprintf("/api/v1/agents/%d/login", a.ID), nil, nil)
+	c.until("agent ready", func() bool { return c.agents()[0].State == "ready" })
+	c.json("POST", fmt.Sprintf("/api/v1/campaigns/%d/start", camp.ID), nil, nil)
+
+	type offered struct {
+		Preview *struct {
+			CallID string `json:"call_id"`
+			Name   string `json:"name"`
+			Phone  string `json:"phone"`
+		} `json:"preview"`
+		State string `json:"state"`
+	}
+	offer := func() offered {
+		var o offered
+		c.until("a contact offered", func() bool {
+			var out struct {
+				Agents []offered `json:"agents"`
+			}
+			c.json("GET", "/api/v1/agents", nil, &out)
+			o = out.Agents[0]
+			return o.Preview != nil
+		})
+		return o
+	}
+	first := offer()
+	if first.State != "reserved" || first.Preview.Name != "张三" || strings.Contains(first.Preview.Phone, "13600000001") {
+		t.Errorf("first offer: %+v %+v", first, first.Preview)
+	}
+	if fs.Stats().TotalOriginates != 1 { // only the agent's leg
+		t.Errorf("originates before the agent chose: %d", fs.Stats().TotalOriginates)
+	}
+	c.json("POST", fmt.Sprintf("/api/v1/agents/%d/skip", a.ID), nil, nil)
+	second := offer()
+	if second.Preview.Name != "李四" {
+		t.Fatalf("after a skip, offered %+v", second.Preview)
+	}
+	c.json("POST", fmt.Sprintf("/api/v1/agents/%d/dial", a.ID), nil, nil)
+	c.until("the call bridged and ended", func() bool { return c.agents()[0].Today.Calls == 1 })
+	third := offer()
+	if third.Preview.Name != "张三" {
+		t.Fatalf("the skipped contact was not offered again: %+v", third.Preview)
+	}
+	c.json("POST", fmt.Sprintf("/api/v1/agents/%d/dial", a.ID), nil, nil)
+	c.waitCompleted(camp.ID)
+	if n := c.agents()[0].Today.Calls; n != 2 {
+		t.Errorf("agent took %d calls, want 2", n)
+	}
+	var list contactsResp
+	c.json("GET", fmt.Sprintf("/api/v1/campaigns/%d/contacts", camp.ID), nil, &list)
+	for _, ct := range list.Contacts {
+		if ct.Attempts != 1 || ct.Status != "answered" {
+			t.Errorf("%s: %d attempts, %s", ct.Phone, ct.Attempts, ct.Status)
+		}
+		if ct.Phone == "+8613600000001" {
+			var d struct {
+				Decisions []struct {
+					Action string `json:"action"`
+					Reason string `json:"reason"`
+				} `json:"decisions"`
+			}
+			c.json("GET", fmt.Sprintf("/api/v1/contacts/%d/decisions", ct.ID), nil, &d)
+			if len(d.Decisions) != 2 || d.Decisions[0].Reason != fmt.Sprintf("preview:skipped agent=%d", a.ID) || d.Decisions[1].Action != "dial" {
+				t.Errorf("decisions of the skipped contact: %+v", d.Decisions)
+			}
+		}
+	}
+	if got := fs.Originates("8613600000001") + fs.Originates("8613600000002"); got != 2 {
+		t.Errorf("%d customer originates, want 2", got)
+	}
+}

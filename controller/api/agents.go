@@ -75,6 +75,8 @@ func (h *handlers) agentAction(c echo.Context) error {
 		a, err = h.d.Desk.Pause(id, req.Reason)
 	case "logout":
 		a, err = h.d.Desk.Logout(ctx, id)
+	case "dial", "skip":
+		a, err = h.d.Desk.Decide(id, c.Param("action") == "dial")
 	default:
 		return echo.NewHTTPError(http.StatusNotFound, "no such action: "+c.Param("action"))
 	}
