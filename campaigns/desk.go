@@ -31,11 +31,11 @@ type Desk struct {
 
 	mu     sync.Mutex
 	seats  map[int64]*seat
-	legs   map[string]int64 // nailed-up leg call id -> agent
-	active map[int64]bool   // campaigns whose engines dial for agents now
-	dirty  map[int64]bool   // states not yet written
-	wake   chan struct{}    // the writer has dirty states
-	ready  func()           // tells the engines an agent became free
+	legs   map[string]int64  // nailed-up leg call id -> agent
+	active map[int64]bool    // campaigns whose engines dial for agents now
+	dirty  map[int64]bool    // states not yet written
+	wake   chan struct{}     // the writer has dirty states
+	ready  func()            // tells the engines an agent became free
 	decide func(media.Event) // hands a preview decision to the campaign's engine
 }
 
