@@ -252,7 +252,7 @@ func (d *Driver) Originate(ctx context.Context, req media.OriginateRequest) erro
 	}
 	endpoint := req.Endpoint
 	if endpoint == "" {
-		endpoint = media.DialString(d.cfg.DialTemplate, req.Number)
+		endpoint = media.DialString(req.Template(media.KindAsterisk, d.cfg.DialTemplate), req.Number)
 	}
 	_, err := d.client.Originate(ctx, OriginateParams{
 		Endpoint:  endpoint,

@@ -58,6 +58,8 @@ type Campaign struct {
 	MediaPool          string     `db:"media_pool" json:"media_pool"`
 	Prompt             string     `db:"prompt" json:"prompt"`
 	CallerID           string     `db:"caller_id" json:"caller_id"`
+	// CallerIDPool names the pool of numbers presented to callees ("": CallerID).
+	CallerIDPool string `db:"caller_id_pool" json:"caller_id_pool"`
 	// RulePack names the calling-hours rules (us, uk, cn, fr, ...); "" applies none.
 	RulePack string `db:"rule_pack" json:"rule_pack"`
 	// TimeZone is the campaign's own zone: for leads whose zone is unknown, and its schedule.

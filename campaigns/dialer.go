@@ -38,6 +38,8 @@ type Config struct {
 	// AbandonPrompt is the compliance message an abandoned call hears when its campaign
 	// names none ("": the call is hung up).
 	AbandonPrompt string
+	// Trunks chooses the carrier trunk of each call (nil: the nodes' dial templates).
+	Trunks *media.Trunks
 	// ListenDSN, when set, is the database URL a LISTEN connection uses so a campaign
 	// started on any controller is picked up at once rather than on the next poll.
 	ListenDSN string

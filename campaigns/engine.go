@@ -216,14 +216,25 @@ func (e *engine) originate(ctx context.Context, l Lease, node string) bool {
 			"callplane_attempt":  strconv.Itoa(l.AttemptNo),
 		},
 	}
+	trunk, trunks := "", e.d.cfg.Trunks
+	if trunks.Len() > 0 {
+		name, tpls, ok := trunks.Acquire(l.CallID, e.d.clock.Now())
+		if !ok {
+			return false
+		}
+		trunk, req.Templates = name, tpls
+	}
 	got, err := e.d.pool.OriginateOn(ctx, e.c.MediaPool, node, req)
+	if err != nil && trunk != "" {
+		trunks.Release(l.CallID, false, e.d.clock.Now())
+	}
 	switch {
 	case err == nil:
 		e.calls[l.CallID].node = got
 		e.d.metrics.Originates.WithLabelValues(got).Inc()
 		e.publish("call.originated", l.CallID, got, "")
-		if err := e.d.store.SetAttemptNode(ctx, l.CallID, got); err != nil {
-			e.log.Warn("record attempt node", "call_id", l.CallID, "node", got, "err", err)
+		if err := e.d.store.SetAttemptRoute(ctx, l.CallID, got, trunk, req.CallerIDNumber); err != nil {
+			e.log.Warn("record attempt route", "call_id", l.CallID, "node", got, "err", err)
 		}
 	case errors.Is(err, media.ErrNoCapacity):
 		return false
@@ -310,7 +321,8 @@ func (e *engine) handle(ctx context.Context, ev media.Event) {
 			t := ev.At
 			answered = &t
 		}
-		r := Result{Outcome: h.Outcome(), Cause: h.Cause.String(), SIPCode: h.SIPCode, AnsweredAt: answered, Talk: h.Talk}
+		r := Result{Outcome: h.Outcome(), Cause: h.Cause.String(), SIPCode: h.SIPCode, AnsweredAt: answered, Talk: h.Talk,
+			TrunkFailed: e.d.cfg.Trunks.Len() > 0 && media.TrunkFailure(*h)}
 		if e.pace != nil {
 			e.agentCallEnded(ev.CallID, call, h, &r)
 		}
@@ -349,6 +361,9 @@ func (e *engine) finish(ctx context.Context, callID string, r Result) {
 		node = c.node
 	}
 	e.publish("call.ended", callID, node, string(r.Outcome))
+	if e.d.cfg.Trunks.Release(callID, r.TrunkFailed, e.d.clock.Now()) {
+		e.log.Warn("trunk breaker opened: calls go to the next trunk", "call_id", callID, "cause", r.Cause)
+	}
 	delete(e.calls, callID)
 	e.d.release(callID)
 	e.d.metrics.Outcomes.WithLabelValues(string(r.Outcome)).Inc()

@@ -409,7 +409,7 @@ func TestCrashRecoveryAdoptsLiveCallsAndEndsLostOnes(t *testing.T) {
 		t.Fatalf("lease: %v %v", leases, err)
 	}
 	db.MustExec(`UPDATE attempts SET started_at = started_at - interval '1 minute' WHERE campaign_id = $1`, c.ID)
-	s.SetAttemptNode(ctx, leases[0].CallID, "n1")
+	s.SetAttemptRoute(ctx, leases[0].CallID, "n1", "", "")
 	node.live[leases[0].CallID] = leases[0].Phone
 	node.originate[leases[0].Phone] = 1
 	node.originate[leases[1].Phone] = 1

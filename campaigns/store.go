@@ -34,11 +34,11 @@ func (s *Store) CreateCampaign(ctx context.Context, c Campaign, now time.Time) (
 	err := s.db.GetContext(ctx, &c.ID, `
 		INSERT INTO campaigns (name, dial_mode, state, max_concurrent, calls_per_second, max_attempts,
 			retry_after_seconds, ring_timeout_seconds, media_pool, prompt, caller_id, created_at, updated_at, retry_rules,
-			rule_pack, time_zone, schedule, abandon_after_ms, abandon_target, abandon_hard_cap, abandon_prompt)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, $14, $15, $16, $17, $18, $19, $20) RETURNING id`,
+			rule_pack, time_zone, schedule, abandon_after_ms, abandon_target, abandon_hard_cap, abandon_prompt, caller_id_pool)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21) RETURNING id`,
 		c.Name, c.DialMode, c.State, c.MaxConcurrent, c.CallsPerSecond, c.MaxAttempts,
 		c.RetryAfterSeconds, c.RingTimeoutSeconds, c.MediaPool, c.Prompt, c.CallerID, now, c.RetryRules,
-		c.RulePack, c.TimeZone, string(c.Schedule), c.AbandonAfterMs, c.AbandonTarget, c.AbandonHardCap, c.AbandonPrompt)
+		c.RulePack, c.TimeZone, string(c.Schedule), c.AbandonAfterMs, c.AbandonTarget, c.AbandonHardCap, c.AbandonPrompt, c.CallerIDPool)
 	if err != nil {
 		return Campaign{}, fmt.Errorf("create campaign: %w", err)
 	}
@@ -360,9 +360,10 @@ func (s *Store) DeferLeased(ctx context.Context, callID string, until time.Time,
 	})
 }
 
-// SetAttemptNode records which node took the call.
-func (s *Store) SetAttemptNode(ctx context.Context, callID, node string) error {
-	_, err := s.db.ExecContext(ctx, `UPDATE attempts SET node = $2 WHERE call_id = $1`, callID, node)
+// SetAttemptRoute records which node, trunk and caller id took the call.
+func (s *Store) SetAttemptRoute(ctx context.Context, callID, node, trunk, callerID string) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE attempts SET node = $2, trunk = $3, caller_id = $4 WHERE call_id = $1`,
+		callID, node, trunk, callerID)
 	return err
 }
 
@@ -376,7 +377,14 @@ type Result struct {
 	// AbandonedAt is set when the person who answered had no agent in time: the call goes
 	// to the abandon ledger and the lead is due again, agent-only for 72 h.
 	AbandonedAt *time.Time
+	// TrunkFailed: the call failed on its trunk, not at the callee. The attempt is not
+	// charged and the lead is due again at once (at most maxUncharged times).
+	TrunkFailed bool
 }
+
+// maxUncharged bounds the trunk failures a lead is not charged for: a number whose own
+// network answers like a failing gateway is charged from then on.
+const maxUncharged = 3
 
 // abandonQuarantine is how long an abandoned person is not called without an agent
 // reserved first.
@@ -399,6 +407,27 @@ func (s *Store) EndAttempt(ctx context.Context, callID string, r Result, retryAf
 		}
 		if err != nil {
 			return err
+		}
+		if r.TrunkFailed {
+			var uncharged bool
+			err := tx.GetContext(ctx, &uncharged, `
+				UPDATE attempts SET charged = false WHERE call_id = $1
+				  AND (SELECT count(*) FROM attempts WHERE lead_id = $2 AND NOT charged) < $3
+				RETURNING true`, callID, leadID, maxUncharged)
+			if err != nil && !errors.Is(err, sql.ErrNoRows) {
+				return err
+			}
+			if uncharged {
+				if _, err := tx.ExecContext(ctx, `
+					INSERT INTO decisions (campaign_id, lead_id, at, action, reason, call_id)
+					SELECT campaign_id, lead_id, $2, 'skip', 'trunk:' || trunk || ' failed cause=' || cause || ': placed again, not charged', call_id
+					FROM attempts WHERE call_id = $1`, callID, now); err != nil {
+					return err
+				}
+				_, err := tx.ExecContext(ctx, `UPDATE leads SET status = 'pending', attempts = attempts - 1,
+					next_attempt_at = $2, lease_owner = NULL, updated_at = $2 WHERE id = $1`, leadID, now)
+				return err
+			}
 		}
 		if a := r.AbandonedAt; a != nil {
 			answered := *a

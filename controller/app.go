@@ -54,6 +54,7 @@ type App struct {
 	registry *prometheus.Registry
 	hub      *campaigns.Hub
 	desk     *campaigns.Desk
+	trunks   *media.Trunks
 }
 
 // New prepares the daemon; Start runs it.
@@ -116,10 +117,16 @@ func (a *App) Start(ctx context.Context) error {
 		timeScale = a.cfg.Demo.TimeScale
 	}
 	a.hub = campaigns.NewHub()
+	trunks, err := media.NewTrunks(a.cfg.Media.trunks()) // validated with the config
+	if err != nil {
+		return err
+	}
+	a.trunks = trunks
 	dialer := campaigns.NewDialer(campaigns.Config{
 		Owner: a.cfg.Dialer.Owner, Tick: a.cfg.Dialer.Tick, TimeScale: timeScale,
 		LostGrace: a.cfg.Dialer.LostGrace, DrainTimeout: a.cfg.Dialer.DrainTimeout,
 		DefaultPrompt: a.cfg.Dialer.DefaultPrompt, AbandonPrompt: a.cfg.Dialer.AbandonPrompt, ListenDSN: a.cfg.Database.URL,
+		Trunks: trunks,
 	}, db, a.pool, a.clock, a.log, campaigns.NewMetrics(a.registry), a.hub)
 	a.desk = dialer.Desk()
 	a.wg.Add(1)
@@ -141,7 +148,7 @@ func (a *App) Start(ctx context.Context) error {
 	a.ln = ln
 	a.srv = &http.Server{
 		Handler: api.New(api.Deps{
-			Store: store, Desk: a.desk, Hub: a.hub, Pool: a.pool, Phones: crm.PhoneNormalizer{DefaultRegion: a.cfg.Contacts.DefaultRegion},
+			Store: store, Desk: a.desk, Hub: a.hub, Pool: a.pool, Trunks: a.trunks, Phones: crm.PhoneNormalizer{DefaultRegion: a.cfg.Contacts.DefaultRegion},
 			Clock: a.clock, Log: a.log, AdminToken: a.cfg.Auth.AdminToken,
 			Ping: db.PingContext, Gatherer: a.registry,
 		}),

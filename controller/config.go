@@ -64,7 +64,35 @@ type DialerConfig struct {
 
 // MediaConfig: the media nodes.
 type MediaConfig struct {
-	Nodes []NodeConfig `yaml:"nodes"`
+	Nodes  []NodeConfig  `yaml:"nodes"`
+	Trunks []TrunkConfig `yaml:"trunks"` // carrier trunks; none: each node's dial_template
+}
+
+// TrunkConfig is one carrier trunk (a SIP gateway every node can reach).
+type TrunkConfig struct {
+	Name string `yaml:"name"`
+	// Dial templates per node kind, e.g. freeswitch: sofia/gateway/carrier-a/{number},
+	// asterisk: PJSIP/{number}@carrier-a.
+	Templates      map[string]string `yaml:"templates"`
+	MaxCalls       int               `yaml:"max_calls"`        // concurrent calls; 0 = unlimited
+	CallsPerSecond float64           `yaml:"calls_per_second"` // 0 = unlimited
+	Priority       int               `yaml:"priority"`         // lowest first
+	OpenAfter      int               `yaml:"open_after"`       // failures in a row that open the breaker; default 5
+	OpenFor        time.Duration     `yaml:"open_for"`         // how long it stays open before a probe; default 30s
+}
+
+// trunks converts the trunks for media.NewTrunks.
+func (m MediaConfig) trunks() []media.TrunkConfig {
+	var out []media.TrunkConfig
+	for _, t := range m.Trunks {
+		tpl := map[media.Kind]string{}
+		for k, v := range t.Templates {
+			tpl[media.Kind(k)] = v
+		}
+		out = append(out, media.TrunkConfig{Name: t.Name, Templates: tpl, MaxCalls: t.MaxCalls,
+			CallsPerSecond: t.CallsPerSecond, Priority: t.Priority, OpenAfter: t.OpenAfter, OpenFor: t.OpenFor})
+	}
+	return out
 }
 
 // NodeConfig is one FreeSWITCH or Asterisk node.
@@ -218,6 +246,23 @@ func (c *Config) validate() error {
 		if n.MaxCalls < 0 || n.CallsPerSecond < 0 || n.Weight < 0 {
 			errs = append(errs, fmt.Errorf("%s: max_calls, calls_per_second and weight must not be negative", where))
 		}
+	}
+	for i, t := range c.Media.Trunks {
+		where := fmt.Sprintf("media.trunks[%d]", i)
+		for k, v := range t.Templates {
+			if k != string(media.KindFreeSWITCH) && k != string(media.KindAsterisk) {
+				errs = append(errs, fmt.Errorf("%s.templates.%s: want freeswitch or asterisk", where, k))
+			}
+			if !strings.Contains(v, "{number}") && !strings.Contains(v, "{e164}") {
+				errs = append(errs, fmt.Errorf("%s.templates.%s %q: must contain {number} or {e164}", where, k, v))
+			}
+		}
+		if t.MaxCalls < 0 || t.CallsPerSecond < 0 || t.OpenAfter < 0 || t.OpenFor < 0 {
+			errs = append(errs, fmt.Errorf("%s: max_calls, calls_per_second, open_after and open_for must not be negative", where))
+		}
+	}
+	if _, err := media.NewTrunks(c.Media.trunks()); err != nil {
+		errs = append(errs, fmt.Errorf("media.%w", err))
 	}
 	return errors.Join(errs...)
 }

@@ -159,16 +159,23 @@ func startApp(t *testing.T, nodes ...NodeConfig) client {
 
 func startAppOn(t *testing.T, dbURL string, nodes ...NodeConfig) client {
 	t.Helper()
+	return startAppWith(t, func(cfg *Config) { cfg.Database.URL = dbURL }, nodes...)
+}
+
+// startAppWith is startApp with a change to the configuration.
+func startAppWith(t *testing.T, change func(*Config), nodes ...NodeConfig) client {
+	t.Helper()
 	cfg, err := LoadConfig("", func(string) string { return "" })
 	if err != nil {
 		t.Fatal(err)
 	}
 	cfg.HTTP.Addr = "127.0.0.1:0"
-	cfg.Database.URL = dbURL
+	cfg.Database.URL = db.URL
 	cfg.Auth.AdminToken = token
 	cfg.Dialer.Tick = 10 * time.Millisecond
 	cfg.Dialer.DefaultPrompt = "ivr/welcome.wav"
 	cfg.Media.Nodes = nodes
+	change(&cfg)
 	app := New(cfg, Options{Log: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
 	if err := app.Start(context.Background()); err != nil {
 		t.Fatal(err)

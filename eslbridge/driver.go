@@ -302,7 +302,7 @@ func (d *Driver) originateArgs(req media.OriginateRequest) string {
 	}
 	dial := req.Endpoint
 	if dial == "" {
-		dial = media.DialString(d.cfg.DialTemplate, req.Number)
+		dial = media.DialString(req.Template(media.KindFreeSWITCH, d.cfg.DialTemplate), req.Number)
 	}
 	return "{" + strings.Join(vars, ",") + "}" + escapeArg(dial) + " &park()"
 }

@@ -37,6 +37,9 @@ type OriginateRequest struct {
 	// Endpoint, when set, is dialed as it is instead of Number (an agent's phone:
 	// "user/1001" on FreeSWITCH, "PJSIP/1001" on Asterisk).
 	Endpoint string
+	// Templates, when set, replace the node's dial template by the template of its kind
+	// (the trunk chosen for the call); a node of a kind without one is not used.
+	Templates map[Kind]string
 	// CallerIDNumber and CallerIDName are presented to the callee when set.
 	CallerIDNumber string
 	CallerIDName   string
@@ -45,6 +48,15 @@ type OriginateRequest struct {
 	// Vars are extra channel variables (e.g. campaign and contact ids) that the node
 	// carries on the channel; keys are [a-z0-9_].
 	Vars map[string]string
+}
+
+// Template returns the dial template for a node of kind: the request's (its trunk's), or
+// the node's own.
+func (r OriginateRequest) Template(kind Kind, own string) string {
+	if t, ok := r.Templates[kind]; ok {
+		return t
+	}
+	return own
 }
 
 // DialString expands a node's dial template: {number} is the E.164 number without '+',

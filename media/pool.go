@@ -118,7 +118,7 @@ func (p *Pool) Originate(ctx context.Context, pool string, req OriginateRequest)
 func (p *Pool) OriginateOn(ctx context.Context, pool, node string, req OriginateRequest) (string, error) {
 	tried := map[*poolNode]bool{}
 	for {
-		n, err := p.reserve(pool, node, req.CallID, tried)
+		n, err := p.reserve(pool, node, req, tried)
 		if err != nil {
 			return "", err
 		}
@@ -135,13 +135,16 @@ func (p *Pool) OriginateOn(ctx context.Context, pool, node string, req Originate
 	}
 }
 
-func (p *Pool) reserve(pool, node, callID string, exclude map[*poolNode]bool) (*poolNode, error) {
+func (p *Pool) reserve(pool, node string, req OriginateRequest, exclude map[*poolNode]bool) (*poolNode, error) {
 	now := p.clock.Now()
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	var best *poolNode
 	for _, n := range p.nodes {
 		if exclude[n] || (pool != "" && !slices.Contains(n.cfg.Pools, pool)) || (node != "" && n.cfg.Name != node) || !n.drv.Up() {
+			continue
+		}
+		if req.Templates != nil && req.Templates[n.cfg.Kind] == "" {
 			continue
 		}
 		if n.cfg.MaxCalls > 0 && n.active >= n.cfg.MaxCalls {
@@ -169,7 +172,7 @@ func (p *Pool) reserve(pool, node, callID string, exclude map[*poolNode]bool) (*
 	}
 	best.active++
 	best.originated++
-	p.calls[callID] = best
+	p.calls[req.CallID] = best
 	return best, nil
 }
 

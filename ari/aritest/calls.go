@@ -159,6 +159,9 @@ func (s *Server) originate(r *http.Request) (int, any, *apiError) {
 		id = fmt.Sprintf("%d.%d", s.epoch.Unix(), s.seq)
 	}
 	plan, scripted := s.scripts[number]
+	if hasAt && slices.Contains(s.opts.DownGateways, peer) {
+		plan, scripted = sim.GatewayDown, true
+	}
 	if !scripted {
 		plan = s.opts.Model.Plan(s.rng, number, timeout)
 	}

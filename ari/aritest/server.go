@@ -40,6 +40,9 @@ type Options struct {
 	// MaxCalls caps live channels; beyond it originate fails as Asterisk does when it
 	// cannot allocate a channel: 500 {"error":"Allocation failed"}. 0 = unlimited.
 	MaxCalls int
+	// DownGateways are PJSIP endpoints (the part after '@') whose carrier is down: every
+	// call through them fails at once (sim.GatewayDown: 503, cause 41).
+	DownGateways []string
 	// Endpoints are the PJSIP endpoints (the part after '@', or the whole resource) the
 	// node knows; others fail with 500 "Allocation failed". Empty = any.
 	Endpoints []string

@@ -32,6 +32,7 @@ type Deps struct {
 	Desk       *campaigns.Desk
 	Hub        *campaigns.Hub
 	Pool       *media.Pool
+	Trunks     *media.Trunks
 	Phones     crm.PhoneNormalizer
 	Clock      media.Clock
 	Log        *slog.Logger
@@ -69,6 +70,7 @@ func New(d Deps) http.Handler {
 	v1.POST("/campaigns/:id/:action", h.act)
 	v1.GET("/campaigns/:id/stats", h.stats)
 	v1.GET("/media/nodes", h.nodes)
+	v1.GET("/media/trunks", h.trunks)
 	v1.GET("/contacts/:id/decisions", h.decisions)
 	v1.GET("/events", h.events)
 	v1.POST("/dnc", h.addDNC)
@@ -315,6 +317,10 @@ func (h *handlers) stats(c echo.Context) error {
 
 func (h *handlers) nodes(c echo.Context) error {
 	return c.JSON(http.StatusOK, map[string]any{"nodes": h.d.Pool.Status()})
+}
+
+func (h *handlers) trunks(c echo.Context) error {
+	return c.JSON(http.StatusOK, map[string]any{"trunks": h.d.Trunks.Status(h.d.Clock.Now())})
 }
 
 func decodeJSON(c echo.Context, v any) error {

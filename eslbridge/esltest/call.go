@@ -3,6 +3,7 @@ package esltest
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -150,6 +151,9 @@ func (s *Server) originate(args, job string) string {
 	c.setVar("originate_endpoint", strings.SplitN(req.endpoint, "/", 2)[0])
 	c.setVar("call_uuid", c.uuid)
 	plan, ok := s.scripts[number]
+	if slices.Contains(s.opts.DownGateways, sim.Gateway(req.endpoint)) {
+		plan, ok = sim.GatewayDown, true
+	}
 	if !ok {
 		plan = s.model.Plan(s.rng, number, ringTimeout)
 	} else if plan.Result == sim.NoAnswer || plan.Ring > ringTimeout {

@@ -32,6 +32,9 @@ type Options struct {
 	Seed uint64
 	// MaxCalls caps concurrent calls (FreeSWITCH max-sessions); 0 means unlimited.
 	MaxCalls int
+	// DownGateways are carrier gateways that are down: every call through them fails
+	// at once (sim.GatewayDown).
+	DownGateways []string
 	// PromptLength is the simulated length of every file played with uuid_broadcast;
 	// default 2 s.
 	PromptLength time.Duration

@@ -165,3 +165,20 @@ func lognormal(r *rand.Rand, median time.Duration, sigma float64) time.Duration 
 	}
 	return time.Duration(float64(median) * math.Exp(sigma*r.NormFloat64()))
 }
+
+// Gateway returns the carrier gateway a dial string goes through: FreeSWITCH
+// "sofia/gateway/<gw>/<number>" or Asterisk "PJSIP/<number>@<gw>"; "" when none.
+func Gateway(dial string) string {
+	if rest, ok := strings.CutPrefix(dial, "sofia/gateway/"); ok {
+		gw, _, _ := strings.Cut(rest, "/")
+		return gw
+	}
+	if i := strings.LastIndexByte(dial, '@'); i >= 0 {
+		return dial[i+1:]
+	}
+	return ""
+}
+
+// GatewayDown is the plan of a call through a gateway that is down: it fails at once
+// (503, NORMAL_TEMPORARY_FAILURE) without ringing.
+var GatewayDown = Plan{Result: Fail, Ring: 20 * time.Millisecond}

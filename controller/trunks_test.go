@@ -1,0 +1,79 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/callplane/callplane/ari/aritest"
+	"github.com/callplane/callplane/eslbridge/esltest"
+)
+
+// A trunk whose gateway fails every call is opened within 10 attempts; the calls go out
+// on the next trunk and no contact is charged for the failures.
+func TestTrunkFailover(t *testing.T) {
+	fs := startFS(t, esltest.Options{Model: fastModel(1), Seed: 21, DownGateways: []string{"bad"}})
+	ast := startAst(t, aritest.Options{Username: "u", Password: "p", App: "callplane", Model: fastModel(1), Seed: 22,
+		DownGateways: []string{"bad"}})
+	c := startAppWith(t, func(cfg *Config) {
+		cfg.Media.Trunks = []TrunkConfig{
+			{Name: "good", Priority: 2, Templates: map[string]string{"freeswitch": "sofia/gateway/good/{number}", "asterisk": "PJSIP/{number}@good"}},
+			{Name: "bad", Priority: 1, OpenFor: time.Hour, Templates: map[string]string{"freeswitch": "sofia/gateway/bad/{number}", "asterisk": "PJSIP/{number}@bad"}},
+		}
+	},
+		NodeConfig{Name: "fs1", Kind: "freeswitch", Address: fs.Addr(), Password: "ClueCon",
+			DialTemplate: "sofia/gateway/unused/{number}", Pools: []string{"default"}, Weight: 1},
+		NodeConfig{Name: "ast1", Kind: "asterisk", Address: ast.URL(), Username: "u", Password: "p", App: "callplane",
+			DialTemplate: "PJSIP/{number}@unused", Pools: []string{"default"}, Weight: 1})
+	var camp struct {
+		ID int64 `json:"id"`
+	}
+	c.json("POST", "/api/v1/campaigns", map[string]any{"name": "trunks", "max_concurrent": 3, "calls_per_second": 100,
+		"max_attempts": 1, "ring_timeout_seconds": 1}, &camp)
+	var rows []map[string]string
+	for i := range 30 {
+		rows = append(rows, map[string]string{"phone": fmt.Sprintf("+86135%08d", i)})
+	}
+	c.json("POST", fmt.Sprintf("/api/v1/campaigns/%d/contacts", camp.ID), rows, nil)
+	c.json("POST", fmt.Sprintf("/api/v1/campaigns/%d/start", camp.ID), nil, nil)
+	c.waitCompleted(camp.ID)
+
+	var tr struct {
+		Trunks []struct {
+			Name   string `json:"name"`
+			State  string `json:"state"`
+			Calls  int    `json:"calls"`
+			Failed int    `json:"failed"`
+		} `json:"trunks"`
+	}
+	c.json("GET", "/api/v1/media/trunks", nil, &tr)
+	if len(tr.Trunks) != 2 || tr.Trunks[0].Name != "bad" || tr.Trunks[0].State != "open" || tr.Trunks[0].Failed > 10 ||
+		tr.Trunks[0].Failed != tr.Trunks[0].Calls || tr.Trunks[1].Calls < 30 || tr.Trunks[1].Failed != 0 {
+		t.Fatalf("trunks: %+v", tr.Trunks)
+	}
+	var list contactsResp
+	c.json("GET", fmt.Sprintf("/api/v1/campaigns/%d/contacts?limit=100", camp.ID), nil, &list)
+	failedOver := 0
+	for _, ct := range list.Contacts {
+		if ct.Status != "answered" || ct.Attempts != 1 {
+			t.Errorf("%s: %s after %d attempts", ct.Phone, ct.Status, ct.Attempts)
+		}
+		n := fs.Originates(strings.TrimPrefix(ct.Phone, "+")) + ast.Stats().Originates[strings.TrimPrefix(ct.Phone, "+")]
+		if n > 1 {
+			failedOver++
+			var d struct {
+				Decisions []struct {
+					Reason string `json:"reason"`
+				} `json:"decisions"`
+			}
+			c.json("GET", fmt.Sprintf("/api/v1/contacts/%d/decisions", ct.ID), nil, &d)
+			if len(d.Decisions) != 3 || !strings.HasPrefix(d.Decisions[1].Reason, "trunk:bad failed") {
+				t.Errorf("%s: dialed %d times, decisions %+v", ct.Phone, n, d.Decisions)
+			}
+		}
+	}
+	if failedOver != tr.Trunks[0].Failed {
+		t.Errorf("%d contacts placed again, %d trunk failures", failedOver, tr.Trunks[0].Failed)
+	}
+}
