@@ -83,6 +83,7 @@ type Dialer struct {
 	metrics *Metrics
 	hub     *Hub
 	desk    *Desk
+	cids    *CallerIDs
 
 	mu      sync.Mutex
 	engines map[int64]*engine
@@ -111,6 +112,7 @@ func NewDialer(cfg Config, db *sqlx.DB, pool *media.Pool, clock media.Clock, log
 	d := &Dialer{
 		cfg: cfg, store: store, db: db, pool: pool, clock: clock, log: log, metrics: m, hub: hub,
 		desk:    NewDesk(store, pool, clock, log.With("component", "desk"), hub),
+		cids:    NewCallerIDs(store, log.With("component", "caller-ids")),
 		engines: map[int64]*engine{}, routes: map[string]*engine{}, orphans: map[string]*orphan{},
 	}
 	d.desk.OnReady(d.wakeAgentEngines)
@@ -120,6 +122,9 @@ func NewDialer(cfg Config, db *sqlx.DB, pool *media.Pool, clock media.Clock, log
 
 // Desk is the dialer's agent desk.
 func (d *Dialer) Desk() *Desk { return d.desk }
+
+// CallerIDs is the dialer's caller-id registry.
+func (d *Dialer) CallerIDs() *CallerIDs { return d.cids }
 
 // wakeAgentEngines tells the agent campaigns' engines that an agent became ready.
 func (d *Dialer) wakeAgentEngines() {

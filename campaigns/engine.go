@@ -216,17 +216,33 @@ func (e *engine) originate(ctx context.Context, l Lease, node string) bool {
 			"callplane_attempt":  strconv.Itoa(l.AttemptNo),
 		},
 	}
+	now := e.d.clock.Now()
+	if pool := e.c.CallerIDPool; pool != "" {
+		num, ok, err := e.d.cids.Pick(ctx, pool, l.CallID, l.Phone, now)
+		if err != nil || !ok {
+			if err != nil {
+				e.log.Warn("caller-id pool", "pool", pool, "err", err)
+			}
+			e.idle = e.recheck // every number capped or cooling down: look again later
+			return false
+		}
+		req.CallerIDNumber = num
+	}
 	trunk, trunks := "", e.d.cfg.Trunks
 	if trunks.Len() > 0 {
-		name, tpls, ok := trunks.Acquire(l.CallID, e.d.clock.Now())
+		name, tpls, ok := trunks.Acquire(l.CallID, now)
 		if !ok {
+			e.d.cids.Unpick(l.CallID)
 			return false
 		}
 		trunk, req.Templates = name, tpls
 	}
 	got, err := e.d.pool.OriginateOn(ctx, e.c.MediaPool, node, req)
 	if err != nil && trunk != "" {
-		trunks.Release(l.CallID, false, e.d.clock.Now())
+		trunks.Release(l.CallID, false, now)
+	}
+	if errors.Is(err, media.ErrNoCapacity) {
+		e.d.cids.Unpick(l.CallID)
 	}
 	switch {
 	case err == nil:
@@ -361,8 +377,13 @@ func (e *engine) finish(ctx context.Context, callID string, r Result) {
 		node = c.node
 	}
 	e.publish("call.ended", callID, node, string(r.Outcome))
-	if e.d.cfg.Trunks.Release(callID, r.TrunkFailed, e.d.clock.Now()) {
+	now := e.d.clock.Now()
+	if e.d.cfg.Trunks.Release(callID, r.TrunkFailed, now) {
 		e.log.Warn("trunk breaker opened: calls go to the next trunk", "call_id", callID, "cause", r.Cause)
+	}
+	if e.c.CallerIDPool != "" {
+		counted := !r.TrunkFailed && r.Outcome != media.OutcomeNodeLost
+		e.d.cids.Done(ctx, e.c.CallerIDPool, callID, counted, r.Outcome == media.OutcomeAnswered, now)
 	}
 	delete(e.calls, callID)
 	e.d.release(callID)

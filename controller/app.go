@@ -54,6 +54,7 @@ type App struct {
 	registry *prometheus.Registry
 	hub      *campaigns.Hub
 	desk     *campaigns.Desk
+	cids     *campaigns.CallerIDs
 	trunks   *media.Trunks
 }
 
@@ -128,7 +129,7 @@ func (a *App) Start(ctx context.Context) error {
 		DefaultPrompt: a.cfg.Dialer.DefaultPrompt, AbandonPrompt: a.cfg.Dialer.AbandonPrompt, ListenDSN: a.cfg.Database.URL,
 		Trunks: trunks,
 	}, db, a.pool, a.clock, a.log, campaigns.NewMetrics(a.registry), a.hub)
-	a.desk = dialer.Desk()
+	a.desk, a.cids = dialer.Desk(), dialer.CallerIDs()
 	a.wg.Add(1)
 	go func() {
 		defer a.wg.Done()
@@ -148,7 +149,7 @@ func (a *App) Start(ctx context.Context) error {
 	a.ln = ln
 	a.srv = &http.Server{
 		Handler: api.New(api.Deps{
-			Store: store, Desk: a.desk, Hub: a.hub, Pool: a.pool, Trunks: a.trunks, Phones: crm.PhoneNormalizer{DefaultRegion: a.cfg.Contacts.DefaultRegion},
+			Store: store, Desk: a.desk, CallerIDs: a.cids, Hub: a.hub, Pool: a.pool, Trunks: a.trunks, Phones: crm.PhoneNormalizer{DefaultRegion: a.cfg.Contacts.DefaultRegion},
 			Clock: a.clock, Log: a.log, AdminToken: a.cfg.Auth.AdminToken,
 			Ping: db.PingContext, Gatherer: a.registry,
 		}),

@@ -77,3 +77,66 @@ func TestTrunkFailover(t *testing.T) {
 		t.Errorf("%d contacts placed again, %d trunk failures", failedOver, tr.Trunks[0].Failed)
 	}
 }
+
+// A campaign with a caller-id pool presents its numbers within their caps: with two
+// numbers capped at 5 calls an hour, 10 of 16 contacts are dialed and the rest wait; the
+// usage per number is in the API and matches what the node received.
+func TestCallerIDPoolCaps(t *testing.T) {
+	fs := startFS(t, esltest.Options{Model: fastModel(0.5), Seed: 31})
+	c := startApp(t, NodeConfig{Name: "fs1", Kind: "freeswitch", Address: fs.Addr(), Password: "ClueCon",
+		DialTemplate: "sofia/gateway/x/{number}", Pools: []string{"default"}, Weight: 1})
+	if code := c.json("POST", "/api/v1/caller-id-pools", map[string]any{"name": "sales", "hourly_cap": 5,
+		"numbers": []string{"010 6234 5678", "021-5000-1234", "not a number"}}, nil); code != 201 {
+		t.Fatalf("create pool: %d", code)
+	}
+	var camp struct {
+		ID int64 `json:"id"`
+	}
+	if code := c.json("POST", "/api/v1/campaigns", map[string]any{"name": "cid", "max_concurrent": 4, "calls_per_second": 100,
+		"max_attempts": 1, "ring_timeout_seconds": 1, "caller_id_pool": "nope"}, nil); code != 422 {
+		t.Errorf("unknown pool: %d", code)
+	}
+	c.json("POST", "/api/v1/campaigns", map[string]any{"name": "cid", "max_concurrent": 4, "calls_per_second": 100,
+		"max_attempts": 1, "ring_timeout_seconds": 1, "caller_id_pool": "sales"}, &camp)
+	var rows []map[string]string
+	for i := range 16 {
+		rows = append(rows, map[string]string{"phone": fmt.Sprintf("+86134%08d", i)})
+	}
+	c.json("POST", fmt.Sprintf("/api/v1/campaigns/%d/contacts", camp.ID), rows, nil)
+	c.json("POST", fmt.Sprintf("/api/v1/campaigns/%d/start", camp.ID), nil, nil)
+	c.until("ten calls ended", func() bool {
+		var st statsResp
+		c.json("GET", fmt.Sprintf("/api/v1/campaigns/%d/stats", camp.ID), nil, &st)
+		return st.Attempts == 10 && st.InProgress == 0
+	})
+	var pools struct {
+		Pools []struct {
+			Name    string `json:"name"`
+			Numbers []struct {
+				Number string `json:"number"`
+				Usage  struct {
+					LastHour int `json:"last_hour"`
+				} `json:"usage"`
+			} `json:"numbers"`
+		} `json:"pools"`
+	}
+	c.json("GET", "/api/v1/caller-id-pools", nil, &pools)
+	if len(pools.Pools) != 1 || len(pools.Pools[0].Numbers) != 2 {
+		t.Fatalf("pools: %+v", pools)
+	}
+	presented := map[string]int{}
+	for _, cmd := range fs.Commands() {
+		if i := strings.Index(cmd, "origination_caller_id_number="); i >= 0 {
+			num, _, _ := strings.Cut(cmd[i+len("origination_caller_id_number="):], ",")
+			presented[num]++
+		}
+	}
+	for _, n := range pools.Pools[0].Numbers {
+		if n.Usage.LastHour != 5 || presented[n.Number] != 5 {
+			t.Errorf("%s: usage %d, presented %d times; want 5", n.Number, n.Usage.LastHour, presented[n.Number])
+		}
+	}
+	if got := fs.Stats().TotalOriginates; got != 10 {
+		t.Errorf("%d originates, want 10", got)
+	}
+}

@@ -323,3 +323,18 @@ func TimeZonesOf(e164 string) []string {
 	}
 	return out
 }
+
+// AreaOf returns where an E.164 number is, from libphonenumber's geocoding in English
+// ("Beijing", "New York, NY"; for a Chinese mobile, the city of its prefix), or "" when
+// unknown. Caller-id pools use it for local presence.
+func AreaOf(e164 string) string {
+	num, err := phonenumbers.Parse(e164, "")
+	if err != nil {
+		return ""
+	}
+	area, err := phonenumbers.GetGeocodingForNumber(num, "en")
+	if err != nil {
+		return ""
+	}
+	return area
+}

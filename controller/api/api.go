@@ -30,6 +30,7 @@ import (
 type Deps struct {
 	Store      *campaigns.Store
 	Desk       *campaigns.Desk
+	CallerIDs  *campaigns.CallerIDs
 	Hub        *campaigns.Hub
 	Pool       *media.Pool
 	Trunks     *media.Trunks
@@ -71,6 +72,9 @@ func New(d Deps) http.Handler {
 	v1.GET("/campaigns/:id/stats", h.stats)
 	v1.GET("/media/nodes", h.nodes)
 	v1.GET("/media/trunks", h.trunks)
+	v1.POST("/caller-id-pools", h.createCallerIDPool)
+	v1.GET("/caller-id-pools", h.listCallerIDPools)
+	v1.POST("/caller-id-pools/:name/numbers", h.addCallerIDs)
 	v1.GET("/contacts/:id/decisions", h.decisions)
 	v1.GET("/events", h.events)
 	v1.POST("/dnc", h.addDNC)
@@ -167,6 +171,7 @@ type campaignRequest struct {
 	AbandonTarget      float64              `json:"abandon_target"`
 	AbandonHardCap     float64              `json:"abandon_hard_cap"`
 	AbandonPrompt      string               `json:"abandon_prompt"`
+	CallerIDPool       string               `json:"caller_id_pool"`
 }
 
 func (h *handlers) createCampaign(c echo.Context) error {
@@ -184,13 +189,22 @@ func (h *handlers) createCampaign(c echo.Context) error {
 	if !known {
 		return &campaigns.ValidationError{Problems: []string{fmt.Sprintf("media_pool: no node is in pool %q", req.MediaPool)}}
 	}
+	if req.CallerIDPool != "" {
+		pools, err := h.d.Store.CallerIDPools(c.Request().Context())
+		if err != nil {
+			return err
+		}
+		if !slices.ContainsFunc(pools, func(p campaigns.CallerIDPool) bool { return p.Name == req.CallerIDPool }) {
+			return &campaigns.ValidationError{Problems: []string{fmt.Sprintf("caller_id_pool: no pool named %q", req.CallerIDPool)}}
+		}
+	}
 	camp, err := h.d.Store.CreateCampaign(c.Request().Context(), campaigns.Campaign{
 		Name: req.Name, DialMode: req.DialMode, MaxConcurrent: req.MaxConcurrent,
 		CallsPerSecond: req.CallsPerSecond, MaxAttempts: req.MaxAttempts,
 		RetryAfterSeconds: req.RetryAfterSeconds, RetryRules: req.RetryRules, RingTimeoutSeconds: req.RingTimeoutSeconds,
 		MediaPool: req.MediaPool, Prompt: req.Prompt, CallerID: req.CallerID,
 		AbandonAfterMs: req.AbandonAfterMs, AbandonTarget: req.AbandonTarget, AbandonHardCap: req.AbandonHardCap,
-		AbandonPrompt: req.AbandonPrompt,
+		AbandonPrompt: req.AbandonPrompt, CallerIDPool: req.CallerIDPool,
 	}, h.d.Clock.Now())
 	if err != nil {
 		return err
