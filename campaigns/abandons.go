@@ -163,3 +163,58 @@ type minuteCount struct {
 	Ans    int       `db:"ans"`
 	Ab     int       `db:"ab"`
 }
+
+// ComplianceReport summarizes why a campaign's calls were placed and others were not.
+type ComplianceReport struct {
+	CampaignID int64 `json:"campaign_id"`
+	// Dials counts the attempts charged to contacts; Uncharged those placed again after
+	// a trunk failure.
+	Dials     int `json:"dials"`
+	Uncharged int `json:"uncharged"`
+	// Skips counts skip decisions by reason (its first word: dnc:global, window:closed,
+	// cap:daily, preview:skipped, trunk:NAME...).
+	Skips    map[string]int `json:"skips"`
+	Abandons AbandonReport  `json:"abandons"`
+	// Breaches are what should never happen, counted from the records: 24 h windows over
+	// the abandon hard cap, and calls placed to a number that was on a do-not-call list at
+	// that moment.
+	Breaches []Breach `json:"breaches"`
+}
+
+// Breach is one kind of compliance breach and how often it happened.
+type Breach struct {
+	Kind  string `json:"kind"`
+	Count int    `json:"count"`
+}
+
+// Compliance builds a campaign's compliance report at now.
+func (s *Store) Compliance(ctx context.Context, campaignID int64, now time.Time) (ComplianceReport, error) {
+	ab, err := s.Abandons(ctx, campaignID, now)
+	if err != nil {
+		return ComplianceReport{}, err
+	}
+	rep := ComplianceReport{CampaignID: campaignID, Abandons: ab, Skips: map[string]int{}}
+	if err := s.db.GetContext(ctx, &rep, `SELECT count(*) FILTER (WHERE charged) AS dials,
+		count(*) FILTER (WHERE NOT charged) AS uncharged FROM attempts WHERE campaign_id = $1`, campaignID); err != nil {
+		return ComplianceReport{}, fmt.Errorf("compliance of campaign %d: %w", campaignID, err)
+	}
+	var skips []struct {
+		Reason string `db:"reason"`
+		N      int    `db:"n"`
+	}
+	if err := s.db.SelectContext(ctx, &skips, `SELECT split_part(reason, ' ', 1) AS reason, count(*) AS n FROM decisions
+		WHERE campaign_id = $1 AND action = 'skip' GROUP BY 1 ORDER BY 1`, campaignID); err != nil {
+		return ComplianceReport{}, fmt.Errorf("compliance of campaign %d: %w", campaignID, err)
+	}
+	for _, sk := range skips {
+		rep.Skips[sk.Reason] = sk.N
+	}
+	var dncDials int
+	if err := s.db.GetContext(ctx, &dncDials, `SELECT count(*) FROM attempts a WHERE a.campaign_id = $1 AND a.charged
+		AND EXISTS (SELECT 1 FROM dnc_entries d WHERE d.phone = a.phone AND (d.campaign_id IS NULL OR d.campaign_id = a.campaign_id)
+		            AND d.created_at <= a.started_at AND (d.expires_at IS NULL OR d.expires_at > a.started_at))`, campaignID); err != nil {
+		return ComplianceReport{}, fmt.Errorf("compliance of campaign %d: %w", campaignID, err)
+	}
+	rep.Breaches = []Breach{{Kind: "abandon_rate_24h_over_hard_cap", Count: ab.WindowsOver}, {Kind: "dialed_on_dnc", Count: dncDials}}
+	return rep, nil
+}

@@ -76,6 +76,24 @@ func TestTrunkFailover(t *testing.T) {
 	if failedOver != tr.Trunks[0].Failed {
 		t.Errorf("%d contacts placed again, %d trunk failures", failedOver, tr.Trunks[0].Failed)
 	}
+	var comp struct {
+		Dials     int            `json:"dials"`
+		Uncharged int            `json:"uncharged"`
+		Skips     map[string]int `json:"skips"`
+		Breaches  []struct {
+			Kind  string `json:"kind"`
+			Count int    `json:"count"`
+		} `json:"breaches"`
+	}
+	c.json("GET", fmt.Sprintf("/api/v1/campaigns/%d/compliance", camp.ID), nil, &comp)
+	if comp.Dials != 30 || comp.Uncharged != failedOver || comp.Skips["trunk:bad"] != failedOver || len(comp.Breaches) != 2 {
+		t.Errorf("compliance: %+v", comp)
+	}
+	for _, b := range comp.Breaches {
+		if b.Count != 0 {
+			t.Errorf("breach %s: %d", b.Kind, b.Count)
+		}
+	}
 }
 
 // A campaign with a caller-id pool presents its numbers within their caps: with two

@@ -114,3 +114,15 @@ func (h *handlers) abandons(c echo.Context) error {
 	}
 	return c.JSON(http.StatusOK, rep)
 }
+
+func (h *handlers) compliance(c echo.Context) error {
+	id, err := campaignID(c)
+	if err != nil {
+		return err
+	}
+	rep, err := h.d.Store.Compliance(c.Request().Context(), id, h.d.Clock.Now())
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, rep)
+}
