@@ -154,12 +154,15 @@ func (a *App) seedPredictive(ctx context.Context, store *campaigns.Store) error 
 	return nil
 }
 
-// goLoginDemoAgents logs the simulated agents in once their nodes are up.
+// goLoginDemoAgents logs the simulated agents in once their nodes are up, then has them
+// take short breaks now and then, as people do: a call answered while its agent just
+// paused finds nobody, so the demo shows abandons in the ledger too.
 func (a *App) goLoginDemoAgents(ids []int64) {
 	ctx := a.runCtx
 	a.wg.Add(1)
 	go func() {
 		defer a.wg.Done()
+		defer a.demoBreaks(ctx, ids)
 		for _, id := range ids {
 			for {
 				_, err := a.desk.Login(ctx, id)
@@ -174,4 +177,27 @@ func (a *App) goLoginDemoAgents(ids []int64) {
 			}
 		}
 	}()
+}
+
+// demoBreaks pauses one simulated agent at a time for a short break until ctx ends.
+func (a *App) demoBreaks(ctx context.Context, ids []int64) {
+	every := time.Duration(float64(20*time.Second) / a.cfg.Demo.TimeScale * 10)
+	rest := time.Duration(float64(60*time.Second) / a.cfg.Demo.TimeScale)
+	for i := 0; ; i++ {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(every):
+		}
+		id := ids[i%len(ids)]
+		if _, err := a.desk.Pause(id, "break"); err != nil {
+			continue
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(rest):
+		}
+		_, _ = a.desk.Ready(id)
+	}
 }
