@@ -232,10 +232,15 @@ func (s *Store) SetAttemptAgent(ctx context.Context, callID string, agentID int6
 	return err
 }
 
-// Disposition is what an agent records about a call.
+// Disposition is what an agent records about a call, and the callback promised.
 type Disposition struct {
 	Disposition string `json:"disposition"`
 	Notes       string `json:"notes"`
+	// CallbackAt schedules a callback: RFC 3339, or a wall-clock time in the contact's
+	// zone ("2026-11-25 10:00"). CallbackAnyone lets any agent of the campaign take it
+	// (default: the agent who took this call).
+	CallbackAt     string `json:"callback_at,omitempty"`
+	CallbackAnyone bool   `json:"callback_anyone,omitempty"`
 }
 
 // SetDisposition stores an agent's disposition of a call (an attempt they took).

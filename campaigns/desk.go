@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"slices"
 	"strconv"
 	"sync"
@@ -213,6 +214,9 @@ func (k *Desk) pickNode(a Agent) (string, string) {
 			continue
 		}
 		r := st.MaxCalls - st.ActiveCalls
+		if st.MaxCalls == 0 {
+			r = math.MaxInt32 - st.ActiveCalls // no cap
+		}
 		if r > room {
 			best, endpoint, room = st.Name, ep, r
 		}
@@ -640,4 +644,37 @@ func (k *Desk) leg(agentID int64) string {
 		return s.leg
 	}
 	return ""
+}
+
+// readyFor lists the ready agents who work campaignID at any priority.
+func (k *Desk) readyFor(campaignID int64) []previewSlot {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	var out []previewSlot
+	for _, s := range k.seats {
+		if s.a.State == AgentReady && s.legUp &&
+			slices.ContainsFunc(s.a.Campaigns, func(c AgentCampaign) bool { return c.CampaignID == campaignID }) {
+			out = append(out, previewSlot{s.a.ID, s.a.LegNode})
+		}
+	}
+	slices.SortFunc(out, func(a, b previewSlot) int { return a.idleCmp(b, k) })
+	return out
+}
+
+// idleCmp orders the longest idle first. k.mu held.
+func (p previewSlot) idleCmp(q previewSlot, k *Desk) int {
+	return k.seats[p.agent].idle.Compare(k.seats[q.agent].idle)
+}
+
+// reserveFor reserves a ready agent for callID (a callback it will take).
+func (k *Desk) reserveFor(agentID int64, campaignID int64, callID string) bool {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	s := k.seats[agentID]
+	if s == nil || s.a.State != AgentReady {
+		return false
+	}
+	s.call, s.campaign, s.a.CallID = callID, campaignID, callID
+	k.set(s, AgentReserved, "callback")
+	return true
 }

@@ -27,6 +27,7 @@ type engine struct {
 	recheck  time.Time
 	idle     time.Time // no lead was due: do not look again before this
 	pace     *pacer    // agent campaigns only
+	cbNext   time.Time // agent campaigns: when to look for due callbacks again
 }
 
 type liveCall struct {
@@ -134,6 +135,9 @@ func (e *engine) dial(ctx context.Context, now time.Time) {
 	if el := now.Sub(e.refilled); el > 0 {
 		e.tokens = min(e.tokens+el.Seconds()*e.c.CallsPerSecond, max(e.c.CallsPerSecond, 1))
 		e.refilled = now
+	}
+	if e.pace != nil && e.c.MaxConcurrent > len(e.calls) {
+		e.dialCallbacks(ctx, now)
 	}
 	n := min(e.c.MaxConcurrent-len(e.calls), int(e.tokens), e.d.pool.Free(e.c.MediaPool))
 	if n <= 0 || now.Before(e.idle) {

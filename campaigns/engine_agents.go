@@ -26,6 +26,8 @@ type agentCall struct {
 	waiting  bool
 	abandon  *time.Time
 	offered  *Lease // preview: leased and offered to agent, not dialed yet
+	// bridgeFails counts failed bridges of the call.
+	bridgeFails int
 }
 
 // pacer holds an agent campaign's pacing state. Owned by the engine loop.
@@ -190,6 +192,46 @@ func (e *engine) offerPreviews(ctx context.Context, now time.Time, n int) {
 	}
 }
 
+// dialCallbacks dials the due callbacks for the campaign's ready agents, each with its
+// agent reserved first. It looks at most once per Recheck.
+func (e *engine) dialCallbacks(ctx context.Context, now time.Time) {
+	if now.Before(e.cbNext) {
+		return
+	}
+	e.cbNext = now.Add(e.d.cfg.Recheck)
+	slots := e.d.desk.readyFor(e.id)
+	if len(slots) == 0 {
+		return
+	}
+	agents := make([]int64, len(slots))
+	node := map[int64]string{}
+	for i, s := range slots {
+		agents[i], node[s.agent] = s.agent, s.node
+	}
+	leases, err := e.d.store.LeaseCallbacks(ctx, e.id, agents, e.d.cfg.Owner, now)
+	if err != nil {
+		if ctx.Err() == nil {
+			e.log.Warn("lease callbacks", "err", err)
+		}
+		return
+	}
+	for _, l := range leases {
+		if !e.dncCleared(ctx, l.Lease, now) {
+			continue
+		}
+		if !e.d.desk.reserveFor(l.AgentID, e.id, l.CallID) {
+			e.unlease(ctx, l.CallID)
+			continue
+		}
+		e.calls[l.CallID] = &liveCall{started: now, verified: true, node: node[l.AgentID], ag: agentCall{agent: l.AgentID}}
+		e.d.claim(l.CallID, e)
+		if !e.originate(ctx, l.Lease, node[l.AgentID]) {
+			e.d.desk.Unreserve(l.AgentID, l.CallID)
+			e.unlease(ctx, l.CallID)
+		}
+	}
+}
+
 // previewDecision carries out an agent's choice on a contact offered.
 func (e *engine) previewDecision(ctx context.Context, ev media.Event, c *liveCall) {
 	l := c.ag.offered
@@ -324,7 +366,13 @@ func (e *engine) agentEvent(ctx context.Context, ev media.Event, c *liveCall) {
 		if c.ag.agent != 0 && c.ag.bridged.IsZero() {
 			e.d.desk.Unreserve(c.ag.agent, ev.CallID)
 			c.ag.agent = 0
-			c.ag.waiting = c.ag.abandon == nil
+			c.ag.bridgeFails++
+			// Another agent may take it, once: a call that fails twice is most likely
+			// gone (its hang-up is on the way) and waits for its deadline.
+			c.ag.waiting = c.ag.abandon == nil && c.ag.bridgeFails < 2
+			if !c.ag.waiting && c.ag.abandon == nil {
+				e.abandon(ctx, ev.CallID, c, e.d.clock.Now())
+			}
 		}
 	}
 }

@@ -282,6 +282,8 @@ func (s *Store) LeaseLeads(ctx context.Context, campaignID int64, n int, owner s
 				  -- reserved first: in preview mode.
 				  AND (l.agent_only_until IS NULL OR l.agent_only_until <= $2
 				       OR (SELECT dial_mode FROM campaigns WHERE id = $1) = 'preview')
+				  -- A lead with a callback waits for it (LeaseCallbacks).
+				  AND NOT EXISTS (SELECT 1 FROM callbacks cb WHERE cb.lead_id = l.id AND cb.state <> 'done')
 				  AND NOT EXISTS (SELECT 1 FROM attempts a WHERE a.phone = l.phone AND a.state = 'dialing')
 				ORDER BY l.next_attempt_at, l.id
 				LIMIT $3
@@ -347,6 +349,9 @@ func (s *Store) DeferLeased(ctx context.Context, callID string, until time.Time,
 		if _, err := tx.ExecContext(ctx, `DELETE FROM decisions WHERE call_id = $1`, callID); err != nil {
 			return err
 		}
+		if _, err := tx.ExecContext(ctx, `UPDATE callbacks SET state = 'scheduled', call_id = NULL WHERE call_id = $1`, callID); err != nil {
+			return err
+		}
 		if reason != "" {
 			if _, err := tx.ExecContext(ctx, `INSERT INTO decisions (campaign_id, lead_id, at, action, reason) VALUES ($1, $2, $3, 'skip', $4)`,
 				a.CampaignID, a.LeadID, now, reason); err != nil {
@@ -408,6 +413,9 @@ func (s *Store) EndAttempt(ctx context.Context, callID string, r Result, retryAf
 		if err != nil {
 			return err
 		}
+		if _, err := tx.ExecContext(ctx, `UPDATE callbacks SET state = 'done' WHERE call_id = $1`, callID); err != nil {
+			return err
+		}
 		if r.TrunkFailed {
 			var uncharged bool
 			err := tx.GetContext(ctx, &uncharged, `
@@ -422,6 +430,9 @@ func (s *Store) EndAttempt(ctx context.Context, callID string, r Result, retryAf
 					INSERT INTO decisions (campaign_id, lead_id, at, action, reason, call_id)
 					SELECT campaign_id, lead_id, $2, 'skip', 'trunk:' || trunk || ' failed cause=' || cause || ': placed again, not charged', call_id
 					FROM attempts WHERE call_id = $1`, callID, now); err != nil {
+					return err
+				}
+				if _, err := tx.ExecContext(ctx, `UPDATE callbacks SET state = 'scheduled', call_id = NULL WHERE call_id = $1`, callID); err != nil {
 					return err
 				}
 				_, err := tx.ExecContext(ctx, `UPDATE leads SET status = 'pending', attempts = attempts - 1,
@@ -491,7 +502,8 @@ func (s *Store) CompleteIfDone(ctx context.Context, id int64, now time.Time) (bo
 	res, err := s.db.ExecContext(ctx, `
 		UPDATE campaigns SET state = 'completed', updated_at = $2
 		WHERE id = $1 AND state = 'running'
-		  AND NOT EXISTS (SELECT 1 FROM leads WHERE campaign_id = $1 AND status IN ('pending', 'dialing'))`, id, now)
+		  AND NOT EXISTS (SELECT 1 FROM leads WHERE campaign_id = $1 AND status IN ('pending', 'dialing'))
+		  AND NOT EXISTS (SELECT 1 FROM callbacks WHERE campaign_id = $1 AND state <> 'done')`, id, now)
 	if err != nil {
 		return false, err
 	}

@@ -355,3 +355,100 @@ func TestPreviewCampaign(t *testing.T) {
 		t.Errorf("%d customer originates, want 2", got)
 	}
 }
+
+// A callback promised by an agent, at a wall-clock time in the contact's zone, is dialed
+// when due with that agent reserved (not the other ready one), past max_attempts, and the
+// campaign does not complete before it.
+func TestAgentCallback(t *testing.T) {
+	fs := startFS(t, esltest.Options{Model: fastModel(1), Seed: 9})
+	for _, ext := range []string{"4001", "4002"} {
+		fs.Script(ext, sim.Plan{Result: sim.Answer, Ring: 20 * time.Millisecond, Talk: time.Hour})
+	}
+	fs.Script("8613700000099", sim.Plan{Result: sim.Answer, Ring: 20 * time.Millisecond, Talk: 300 * time.Millisecond})
+	c := startApp(t, NodeConfig{Name: "fs1", Kind: "freeswitch", Address: fs.Addr(), Password: "ClueCon",
+		DialTemplate: "sofia/gateway/x/{number}", Pools: []string{"default"}, Weight: 1})
+	var camp struct {
+		ID int64 `json:"id"`
+	}
+	c.json("POST", "/api/v1/campaigns", map[string]any{"name": "callbacks", "dial_mode": "progressive", "max_concurrent": 5,
+		"calls_per_second": 50, "max_attempts": 1, "ring_timeout_seconds": 1}, &camp)
+	c.json("POST", fmt.Sprintf("/api/v1/campaigns/%d/contacts", camp.ID), []map[string]string{{"phone": "+8613700000099", "name": "王五"}}, nil)
+	for _, ext := range []string{"4001", "4002"} {
+		var a agentResp
+		c.json("POST", "/api/v1/agents", map[string]any{"name": "cb-" + ext, "endpoints": map[string]string{"freeswitch": "user/" + ext},
+			"max_wrap_ms": 600000, "campaigns": []map[string]any{{"campaign_id": camp.ID}}}, &a)
+		var e map[string]any
+		if code := c.json("POST", fmt.Sprintf("/api/v1/agents/%d/login", a.ID), nil, &e); code != 200 {
+			t.Fatalf("login %d: %d %v", a.ID, code, e)
+		}
+	}
+	c.until("agents ready", func() bool {
+		as := c.agents()
+		return as[0].State == "ready" && as[1].State == "ready"
+	})
+	c.json("POST", fmt.Sprintf("/api/v1/campaigns/%d/start", camp.ID), nil, nil)
+	var owner struct {
+		ID     int64  `json:"id"`
+		CallID string `json:"call_id"`
+	}
+	c.until("the call in wrap-up", func() bool {
+		var out struct {
+			Agents []struct {
+				ID     int64  `json:"id"`
+				State  string `json:"state"`
+				CallID string `json:"call_id"`
+			} `json:"agents"`
+		}
+		c.json("GET", "/api/v1/agents", nil, &out)
+		for _, a := range out.Agents {
+			if a.State == "wrap_up" {
+				owner.ID, owner.CallID = a.ID, a.CallID
+				return true
+			}
+		}
+		return false
+	})
+	shanghai, _ := time.LoadLocation("Asia/Shanghai")
+	due := time.Now().Add(2 * time.Second).In(shanghai).Format("2006-01-02 15:04:05")
+	if code := c.json("POST", "/api/v1/calls/"+owner.CallID+"/disposition", map[string]any{"disposition": "call_back",
+		"callback_at": "2020-01-01 10:00"}, nil); code != 422 {
+		t.Errorf("a callback in the past: %d", code)
+	}
+	var disp struct {
+		Callback struct {
+			ID   int64  `json:"id"`
+			Zone string `json:"zone"`
+		} `json:"callback"`
+	}
+	if code := c.json("POST", "/api/v1/calls/"+owner.CallID+"/disposition", map[string]any{"disposition": "call_back",
+		"notes": "下午再打", "callback_at": due}, &disp); code != 200 || disp.Callback.Zone != "Asia/Shanghai" {
+		t.Fatalf("disposition: %d %+v", code, disp)
+	}
+	var st statsResp
+	c.json("GET", fmt.Sprintf("/api/v1/campaigns/%d/stats", camp.ID), nil, &st)
+	if st.State != "running" {
+		t.Errorf("campaign %s with a callback pending", st.State)
+	}
+	c.waitCompleted(camp.ID)
+	for _, a := range c.agents() {
+		want := 0
+		if a.ID == owner.ID {
+			want = 2
+		}
+		if a.Today.Calls != want {
+			t.Errorf("agent %d took %d calls, want %d", a.ID, a.Today.Calls, want)
+		}
+	}
+	var cbs struct {
+		Callbacks []struct {
+			State string `json:"state"`
+		} `json:"callbacks"`
+	}
+	c.json("GET", fmt.Sprintf("/api/v1/campaigns/%d/callbacks", camp.ID), nil, &cbs)
+	if len(cbs.Callbacks) != 1 || cbs.Callbacks[0].State != "done" {
+		t.Errorf("callbacks: %+v", cbs)
+	}
+	if n := fs.Originates("8613700000099"); n != 2 {
+		t.Errorf("contact dialed %d times, want 2", n)
+	}
+}

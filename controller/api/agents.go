@@ -95,12 +95,33 @@ func (h *handlers) disposition(c echo.Context) error {
 	if err := decodeJSON(c, &req); err != nil {
 		return err
 	}
-	agentID, err := h.d.Store.SetDisposition(c.Request().Context(), callID, req)
+	ctx := c.Request().Context()
+	agentID, err := h.d.Store.SetDisposition(ctx, callID, req)
 	if err != nil {
 		return err
 	}
+	out := map[string]any{"call_id": callID, "agent_id": agentID, "disposition": req.Disposition}
+	if req.CallbackAt != "" {
+		cb, err := h.d.Store.ScheduleCallback(ctx, callID, agentID, req.CallbackAt, req.CallbackAnyone, h.d.Clock.Now())
+		if err != nil {
+			return err
+		}
+		out["callback"] = cb
+	}
 	h.d.Desk.Disposed(agentID, callID)
-	return c.JSON(http.StatusOK, map[string]any{"call_id": callID, "agent_id": agentID, "disposition": req.Disposition})
+	return c.JSON(http.StatusOK, out)
+}
+
+func (h *handlers) callbacks(c echo.Context) error {
+	id, err := campaignID(c)
+	if err != nil {
+		return err
+	}
+	cbs, err := h.d.Store.Callbacks(c.Request().Context(), id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]any{"callbacks": cbs})
 }
 
 func (h *handlers) abandons(c echo.Context) error {

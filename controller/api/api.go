@@ -84,6 +84,7 @@ func New(d Deps) http.Handler {
 	v1.GET("/campaigns/:id/dnc", h.listDNC)
 	v1.GET("/campaigns/:id/abandons", h.abandons)
 	v1.GET("/campaigns/:id/compliance", h.compliance)
+	v1.GET("/campaigns/:id/callbacks", h.callbacks)
 	v1.POST("/agents", h.createAgent)
 	v1.GET("/agents", h.listAgents)
 	v1.POST("/agents/:id/:action", h.agentAction)
