@@ -131,7 +131,7 @@ func (d *Dialer) wakeAgentEngines() {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	for _, e := range d.engines {
-		if agentMode(e.c.DialMode) {
+		if e.forAgent {
 			e.inbox.push()
 		}
 	}

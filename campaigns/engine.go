@@ -27,6 +27,7 @@ type engine struct {
 	recheck  time.Time
 	idle     time.Time // no lead was due: do not look again before this
 	pace     *pacer    // agent campaigns only
+	forAgent bool      // set at creation (read by the dialer): the campaign bridges to agents
 	cbNext   time.Time // agent campaigns: when to look for due callbacks again
 }
 
@@ -43,7 +44,7 @@ const lockSpace = 0x43504c31
 
 func newEngine(d *Dialer, c Campaign) *engine {
 	return &engine{
-		d: d, id: c.ID, c: c, inbox: newMailbox(),
+		d: d, id: c.ID, c: c, inbox: newMailbox(), forAgent: agentMode(c.DialMode),
 		log:   d.log.With("campaign_id", c.ID),
 		calls: map[string]*liveCall{}, pending: map[string]Result{},
 	}

@@ -24,13 +24,26 @@ type agentResp struct {
 	} `json:"today"`
 }
 
-func (c client) agents() []agentResp {
+// agents lists the agents with the given ids, in that order (all without ids): the
+// package's tests share one database.
+func (c client) agents(ids ...int64) []agentResp {
 	c.t.Helper()
 	var out struct {
 		Agents []agentResp `json:"agents"`
 	}
 	c.json("GET", "/api/v1/agents", nil, &out)
-	return out.Agents
+	if len(ids) == 0 {
+		return out.Agents
+	}
+	var mine []agentResp
+	for _, id := range ids {
+		for _, a := range out.Agents {
+			if a.ID == id {
+				mine = append(mine, a)
+			}
+		}
+	}
+	return mine
 }
 
 // until polls cond; the deadline only guards against a hang.
@@ -162,7 +175,7 @@ func TestPredictiveCampaignWithAgents(t *testing.T) {
 		}
 	}
 	c.until("agents ready", func() bool {
-		for _, a := range c.agents() {
+		for _, a := range c.agents(ids...) {
 			if a.State != "ready" {
 				return false
 			}
@@ -173,7 +186,7 @@ func TestPredictiveCampaignWithAgents(t *testing.T) {
 
 	bridged := func() int {
 		n := 0
-		for _, a := range c.agents() {
+		for _, a := range c.agents(ids...) {
 			n += a.Today.Calls
 		}
 		return n
@@ -194,6 +207,7 @@ func TestPredictiveCampaignWithAgents(t *testing.T) {
 		Recent []struct {
 			CallID string `json:"call_id"`
 			Node   string `json:"node"`
+			Phone  string `json:"phone"`
 		} `json:"recent"`
 	}
 	var led ledger
@@ -240,13 +254,14 @@ func TestPredictiveCampaignWithAgents(t *testing.T) {
 		if bridgedCalls[ab.CallID] {
 			t.Errorf("abandoned call %s was bridged", ab.CallID)
 		}
-		if ab.Node == "fs1" && !played[ab.CallID] {
+		late := ab.Phone < "+8613700010010" // the ten who answered late stayed on to hear it
+		if ab.Node == "fs1" && late && !played[ab.CallID] {
 			t.Errorf("abandoned call %s on fs1 did not hear the message", ab.CallID)
 		}
 	}
 	// Both node kinds bridged calls to their own agents.
 	perNode := map[string]int{}
-	for _, a := range c.agents() {
+	for _, a := range c.agents(ids...) {
 		perNode[a.LegNode] += a.Today.Calls
 		if a.State != "ready" {
 			t.Errorf("agent %d is %s after the campaign", a.ID, a.State)
@@ -286,7 +301,7 @@ func TestPreviewCampaign(t *testing.T) {
 	c.json("POST", "/api/v1/agents", map[string]any{"name": "preview-agent", "endpoints": map[string]string{"freeswitch": "user/3001"},
 		"max_wrap_ms": 20, "campaigns": []map[string]any{{"campaign_id": camp.ID}}}, &a)
 	c.json("POST", fmt.Sprintf("/api/v1/agents/%d/login", a.ID), nil, nil)
-	c.until("agent ready", func() bool { return c.agents()[0].State == "ready" })
+	c.until("agent ready", func() bool { return c.agents(a.ID)[0].State == "ready" })
 	c.json("POST", fmt.Sprintf("/api/v1/campaigns/%d/start", camp.ID), nil, nil)
 
 	type offered struct {
@@ -301,10 +316,17 @@ func TestPreviewCampaign(t *testing.T) {
 		var o offered
 		c.until("a contact offered", func() bool {
 			var out struct {
-				Agents []offered `json:"agents"`
+				Agents []struct {
+					ID int64 `json:"id"`
+					offered
+				} `json:"agents"`
 			}
 			c.json("GET", "/api/v1/agents", nil, &out)
-			o = out.Agents[0]
+			for _, x := range out.Agents {
+				if x.ID == a.ID {
+					o = x.offered
+				}
+			}
 			return o.Preview != nil
 		})
 		return o
@@ -322,14 +344,14 @@ func TestPreviewCampaign(t *testing.T) {
 		t.Fatalf("after a skip, offered %+v", second.Preview)
 	}
 	c.json("POST", fmt.Sprintf("/api/v1/agents/%d/dial", a.ID), nil, nil)
-	c.until("the call bridged and ended", func() bool { return c.agents()[0].Today.Calls == 1 })
+	c.until("the call bridged and ended", func() bool { return c.agents(a.ID)[0].Today.Calls == 1 })
 	third := offer()
 	if third.Preview.Name != "张三" {
 		t.Fatalf("the skipped contact was not offered again: %+v", third.Preview)
 	}
 	c.json("POST", fmt.Sprintf("/api/v1/agents/%d/dial", a.ID), nil, nil)
 	c.waitCompleted(camp.ID)
-	if n := c.agents()[0].Today.Calls; n != 2 {
+	if n := c.agents(a.ID)[0].Today.Calls; n != 2 {
 		t.Errorf("agent took %d calls, want 2", n)
 	}
 	var list contactsResp
@@ -373,6 +395,7 @@ func TestAgentCallback(t *testing.T) {
 	c.json("POST", "/api/v1/campaigns", map[string]any{"name": "callbacks", "dial_mode": "progressive", "max_concurrent": 5,
 		"calls_per_second": 50, "max_attempts": 1, "ring_timeout_seconds": 1}, &camp)
 	c.json("POST", fmt.Sprintf("/api/v1/campaigns/%d/contacts", camp.ID), []map[string]string{{"phone": "+8613700000099", "name": "王五"}}, nil)
+	var ids []int64
 	for _, ext := range []string{"4001", "4002"} {
 		var a agentResp
 		c.json("POST", "/api/v1/agents", map[string]any{"name": "cb-" + ext, "endpoints": map[string]string{"freeswitch": "user/" + ext},
@@ -381,9 +404,10 @@ func TestAgentCallback(t *testing.T) {
 		if code := c.json("POST", fmt.Sprintf("/api/v1/agents/%d/login", a.ID), nil, &e); code != 200 {
 			t.Fatalf("login %d: %d %v", a.ID, code, e)
 		}
+		ids = append(ids, a.ID)
 	}
 	c.until("agents ready", func() bool {
-		as := c.agents()
+		as := c.agents(ids...)
 		return as[0].State == "ready" && as[1].State == "ready"
 	})
 	c.json("POST", fmt.Sprintf("/api/v1/campaigns/%d/start", camp.ID), nil, nil)
@@ -401,7 +425,7 @@ func TestAgentCallback(t *testing.T) {
 		}
 		c.json("GET", "/api/v1/agents", nil, &out)
 		for _, a := range out.Agents {
-			if a.State == "wrap_up" {
+			if a.State == "wrap_up" && (a.ID == ids[0] || a.ID == ids[1]) {
 				owner.ID, owner.CallID = a.ID, a.CallID
 				return true
 			}
@@ -430,7 +454,7 @@ func TestAgentCallback(t *testing.T) {
 		t.Errorf("campaign %s with a callback pending", st.State)
 	}
 	c.waitCompleted(camp.ID)
-	for _, a := range c.agents() {
+	for _, a := range c.agents(ids...) {
 		want := 0
 		if a.ID == owner.ID {
 			want = 2
