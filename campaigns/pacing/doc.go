@@ -18,7 +18,9 @@
 // independent Bernoulli trials approximated by normal distributions, and places the largest
 // number of calls whose expected abandons stay within the allowance and within the budget
 // left. It falls back to progressive for a small team, without enough observations, or when
-// the budget is spent, and never lets the allowance exceed the hard cap. See Predictive.
+// the budget is spent; the allowance shrinks as the abandon rate measured over the budget
+// window nears the target (lowered to the hard cap), so that what the target bounds is the
+// measured rate. See Predictive.
 //
 // The package does no I/O, starts no goroutine and never reads the wall clock: time comes in
 // the Snapshot (Now) and in the arguments of the Tracker's methods. Policies are values that

@@ -164,14 +164,15 @@ func (d LogNormal) cdf(x float64) float64 {
 	return 0.5 * math.Erfc(-(math.Log(x)-d.Mu)/(d.Sigma*math.Sqrt2))
 }
 
-// Quantile is the x with CDF(x) = q, 0 < q < 1.
+// Quantile is the x with CDF(x) = q, 0 < q < 1 (0 at q = 0, the longest Duration at q = 1).
 func (d LogNormal) Quantile(q float64) time.Duration { return seconds(d.quantile(q)) }
 
 func (d LogNormal) quantile(q float64) float64 {
 	return math.Exp(d.Mu + d.Sigma*math.Sqrt2*math.Erfinv(2*q-1))
 }
 
-// doneAfter is doneWithin with ft = CDF(t) already known.
+// doneAfter is P(X <= t+x | X > t), with ft = CDF(t): the chance that something that has
+// lasted t ends within x more.
 func (d LogNormal) doneAfter(t, ft, x float64) float64 {
 	if x <= 0 {
 		return 0
@@ -182,17 +183,19 @@ func (d LogNormal) doneAfter(t, ft, x float64) float64 {
 	return (d.cdf(t+x) - ft) / (1 - ft)
 }
 
-// doneWithin is P(X <= t+x | X > t): the chance that something that has lasted t ends
-// within x more.
-func (d LogNormal) doneWithin(t, x float64) float64 {
-	if x <= 0 {
+// seconds converts to a Duration, saturating: a quantile near 1 or the mean of a wide
+// distribution can exceed what a Duration holds, and converting an out-of-range float to
+// an integer is implementation-defined in Go (on amd64, +Inf becomes the most negative
+// Duration).
+func seconds(s float64) time.Duration {
+	ns := s * float64(time.Second)
+	switch {
+	case ns >= math.MaxInt64:
+		return math.MaxInt64
+	case ns <= math.MinInt64:
+		return math.MinInt64
+	case math.IsNaN(ns):
 		return 0
 	}
-	ft := d.cdf(t)
-	if ft >= 1 {
-		return 1
-	}
-	return (d.cdf(t+x) - ft) / (1 - ft)
+	return time.Duration(ns)
 }
-
-func seconds(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }

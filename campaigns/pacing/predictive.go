@@ -17,12 +17,13 @@ import "math"
 // sums, and the expected abandons are E_ab(n) = max_h E[(D(h)−S(h))⁺]. The policy places
 // the largest n (scanning up from 0, stopping at the first that fails) such that
 //
-//	E_ab(n) ≤ a · E_ans(n)   and   E_ab(n) ≤ Budget.Left()
+//	E_ab(n) − E_ab(0) ≤ a · n · AnswerRate   and   Reserve · E_ab(n) ≤ Budget.Left() − 1
 //
-// where E_ans(n) is the expected number of connects of the waiting, ringing and new calls
-// and the allowance a = min(HardCap, Target·Gain·(1 − rate/Target)) shrinks as the abandon
-// rate measured in the budget window nears the target: a proportional controller that
-// corrects the model's own bias against what was actually measured. It never places fewer
+// where the allowance a = T·min(Boost, Gain·(1 − rate/T)), with T the target lowered to
+// HardCap and then by Margin, shrinks as the abandon rate measured in the budget window (counting Reserve ·
+// E_ab(0) for the calls in flight) nears T: a proportional controller that corrects the
+// model's own bias against what was actually measured. The marginal allowance may exceed
+// the hard cap (up to Boost × T); what T bounds is the measured rate. It never places fewer
 // calls than Progressive would. It is Progressive when the team has fewer than MinAgents
 // agents, when the estimates rest on fewer than MinDials dials, or when the budget is spent
 // (fewer than one abandon left at the target rate over the window).
@@ -48,6 +49,10 @@ type Predictive struct {
 	// widens the demand's distribution in proportion to the calls in flight, which keeps
 	// large bursts (a shift start, a team back from a break) from overshooting.
 	RelErr float64
+	// Margin keeps the controller's set point this share below the target (default 0.05:
+	// aim at 2.85% for a 3% target), so that the swings of a small team at a low answer
+	// rate stay under the cap in every 24 h window.
+	Margin float64
 }
 
 func (Predictive) Name() string { return "predictive" }
@@ -94,7 +99,11 @@ func (p Predictive) Dials(s Snapshot) int {
 	if left < 0 {
 		return prog
 	}
-	tgt := b.target()
+	margin := p.Margin
+	if margin <= 0 {
+		margin = 0.05
+	}
+	tgt := b.target() * (1 - min(margin, 0.5))
 	rate := 0.0
 	if b.Answered > 0 {
 		rate = (float64(b.Abandoned) + inFlight) / float64(b.Answered)
