@@ -60,6 +60,8 @@ type Campaign struct {
 	CallerID           string     `db:"caller_id" json:"caller_id"`
 	// CallerIDPool names the pool of numbers presented to callees ("": CallerID).
 	CallerIDPool string `db:"caller_id_pool" json:"caller_id_pool"`
+	// Flow names the IVR flow answered broadcast calls run ("": play Prompt and hang up).
+	Flow string `db:"flow" json:"flow"`
 	// RulePack names the calling-hours rules (us, uk, cn, fr, ...); "" applies none.
 	RulePack string `db:"rule_pack" json:"rule_pack"`
 	// TimeZone is the campaign's own zone: for leads whose zone is unknown, and its schedule.

@@ -84,6 +84,7 @@ type Dialer struct {
 	hub     *Hub
 	desk    *Desk
 	cids    *CallerIDs
+	flows   *flowCache
 
 	mu      sync.Mutex
 	engines map[int64]*engine
@@ -113,6 +114,7 @@ func NewDialer(cfg Config, db *sqlx.DB, pool *media.Pool, clock media.Clock, log
 		cfg: cfg, store: store, db: db, pool: pool, clock: clock, log: log, metrics: m, hub: hub,
 		desk:    NewDesk(store, pool, clock, log.With("component", "desk"), hub),
 		cids:    NewCallerIDs(store, log.With("component", "caller-ids")),
+		flows:   newFlowCache(store),
 		engines: map[int64]*engine{}, routes: map[string]*engine{}, orphans: map[string]*orphan{},
 	}
 	d.desk.OnReady(d.wakeAgentEngines)

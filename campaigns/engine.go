@@ -37,6 +37,7 @@ type liveCall struct {
 	answered *time.Time
 	verified bool // seen on a node or originated by this engine
 	ag       agentCall
+	ivr      *ivrCall // running the campaign's flow
 }
 
 // lockSpace is the first key of callplane's per-campaign advisory locks ("CPL1").
@@ -122,6 +123,7 @@ func (e *engine) step(ctx context.Context) bool {
 	if e.pace != nil {
 		e.matchWaiting(ctx, now)
 	}
+	e.flowTimers(ctx, now)
 	if e.c.State != StateRunning {
 		e.releaseOffers(ctx)
 		return len(e.calls) == 0 && len(e.pending) == 0
@@ -303,6 +305,9 @@ func (e *engine) handle(ctx context.Context, ev media.Event) {
 	if ev.Node != "" {
 		call.node = ev.Node
 	}
+	if ev.Kind != media.EventHangup && e.flowMediaEvent(ctx, ev, call) {
+		return
+	}
 	switch ev.Kind {
 	case media.EventAnswered:
 		t := ev.At
@@ -313,6 +318,9 @@ func (e *engine) handle(ctx context.Context, ev media.Event) {
 		e.publish("call.answered", ev.CallID, call.node, "")
 		if e.pace != nil {
 			e.answeredForAgent(ctx, ev.CallID, call, t)
+			return
+		}
+		if e.c.Flow != "" && e.startFlow(ctx, ev.CallID, call, t) {
 			return
 		}
 		prompt := e.c.Prompt
@@ -346,6 +354,9 @@ func (e *engine) handle(ctx context.Context, ev media.Event) {
 			TrunkFailed: e.d.cfg.Trunks.Len() > 0 && media.TrunkFailure(*h)}
 		if e.pace != nil {
 			e.agentCallEnded(ev.CallID, call, h, &r)
+		}
+		if call.ivr != nil {
+			e.flowEnded(ctx, ev.CallID, call)
 		}
 		e.finish(ctx, ev.CallID, r)
 	default:

@@ -34,11 +34,11 @@ func (s *Store) CreateCampaign(ctx context.Context, c Campaign, now time.Time) (
 	err := s.db.GetContext(ctx, &c.ID, `
 		INSERT INTO campaigns (name, dial_mode, state, max_concurrent, calls_per_second, max_attempts,
 			retry_after_seconds, ring_timeout_seconds, media_pool, prompt, caller_id, created_at, updated_at, retry_rules,
-			rule_pack, time_zone, schedule, abandon_after_ms, abandon_target, abandon_hard_cap, abandon_prompt, caller_id_pool)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21) RETURNING id`,
+			rule_pack, time_zone, schedule, abandon_after_ms, abandon_target, abandon_hard_cap, abandon_prompt, caller_id_pool, flow)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22) RETURNING id`,
 		c.Name, c.DialMode, c.State, c.MaxConcurrent, c.CallsPerSecond, c.MaxAttempts,
 		c.RetryAfterSeconds, c.RingTimeoutSeconds, c.MediaPool, c.Prompt, c.CallerID, now, c.RetryRules,
-		c.RulePack, c.TimeZone, string(c.Schedule), c.AbandonAfterMs, c.AbandonTarget, c.AbandonHardCap, c.AbandonPrompt, c.CallerIDPool)
+		c.RulePack, c.TimeZone, string(c.Schedule), c.AbandonAfterMs, c.AbandonTarget, c.AbandonHardCap, c.AbandonPrompt, c.CallerIDPool, c.Flow)
 	if err != nil {
 		return Campaign{}, fmt.Errorf("create campaign: %w", err)
 	}

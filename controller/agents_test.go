@@ -46,6 +46,20 @@ func (c client) agents(ids ...int64) []agentResp {
 	return mine
 }
 
+// login logs an agent in once a node for its phone is up (before that, login is refused
+// with 422).
+func (c client) login(id int64) {
+	c.t.Helper()
+	var code int
+	c.until("agent login", func() bool {
+		code = c.json("POST", fmt.Sprintf("/api/v1/agents/%d/login", id), nil, nil)
+		return code != 422
+	})
+	if code != 200 {
+		c.t.Fatalf("login %d: %d", id, code)
+	}
+}
+
 // until polls cond; the deadline only guards against a hang.
 func (c client) until(what string, cond func() bool) {
 	c.t.Helper()
@@ -170,9 +184,7 @@ func TestPredictiveCampaignWithAgents(t *testing.T) {
 		t.Errorf("ready while logged out: %d, want 409", code)
 	}
 	for _, id := range ids {
-		if code := c.json("POST", fmt.Sprintf("/api/v1/agents/%d/login", id), nil, nil); code != 200 {
-			t.Fatalf("login %d: %d", id, code)
-		}
+		c.login(id)
 	}
 	c.until("agents ready", func() bool {
 		for _, a := range c.agents(ids...) {
@@ -300,7 +312,7 @@ func TestPreviewCampaign(t *testing.T) {
 	var a agentResp
 	c.json("POST", "/api/v1/agents", map[string]any{"name": "preview-agent", "endpoints": map[string]string{"freeswitch": "user/3001"},
 		"max_wrap_ms": 20, "campaigns": []map[string]any{{"campaign_id": camp.ID}}}, &a)
-	c.json("POST", fmt.Sprintf("/api/v1/agents/%d/login", a.ID), nil, nil)
+	c.login(a.ID)
 	c.until("agent ready", func() bool { return c.agents(a.ID)[0].State == "ready" })
 	c.json("POST", fmt.Sprintf("/api/v1/campaigns/%d/start", camp.ID), nil, nil)
 
@@ -400,10 +412,7 @@ func TestAgentCallback(t *testing.T) {
 		var a agentResp
 		c.json("POST", "/api/v1/agents", map[string]any{"name": "cb-" + ext, "endpoints": map[string]string{"freeswitch": "user/" + ext},
 			"max_wrap_ms": 600000, "campaigns": []map[string]any{{"campaign_id": camp.ID}}}, &a)
-		var e map[string]any
-		if code := c.json("POST", fmt.Sprintf("/api/v1/agents/%d/login", a.ID), nil, &e); code != 200 {
-			t.Fatalf("login %d: %d %v", a.ID, code, e)
-		}
+		c.login(a.ID)
 		ids = append(ids, a.ID)
 	}
 	c.until("agents ready", func() bool {

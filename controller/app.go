@@ -10,6 +10,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -23,6 +26,7 @@ import (
 	"github.com/callplane/callplane/controller/api"
 	"github.com/callplane/callplane/crm"
 	"github.com/callplane/callplane/eslbridge"
+	"github.com/callplane/callplane/ivr"
 	"github.com/callplane/callplane/media"
 	"github.com/callplane/callplane/schema"
 	"github.com/callplane/callplane/schema/localpg"
@@ -93,6 +97,9 @@ func (a *App) Start(ctx context.Context) error {
 		return err
 	}
 
+	if err := a.publishFlows(ctx, campaigns.NewStore(db)); err != nil {
+		return err
+	}
 	if a.opts.Demo {
 		if err := a.startSimulators(); err != nil {
 			return err
@@ -283,4 +290,40 @@ func (c *poolCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(c.active, prometheus.GaugeValue, float64(n.ActiveCalls), n.Name, string(n.Kind))
 		ch <- prometheus.MustNewConstMetric(c.maxCap, prometheus.GaugeValue, float64(n.MaxCalls), n.Name, string(n.Kind))
 	}
+}
+
+// publishFlows publishes the flow files of FlowsDir; a flow with errors stops the start
+// with every problem as file:line:col.
+func (a *App) publishFlows(ctx context.Context, store *campaigns.Store) error {
+	dir := a.cfg.FlowsDir
+	if dir == "" {
+		dir = "configs/flows"
+		if _, err := os.Stat(dir); err != nil {
+			return nil
+		}
+	}
+	files, err := filepath.Glob(filepath.Join(dir, "*.yaml"))
+	if err != nil {
+		return err
+	}
+	for _, file := range files {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			return fmt.Errorf("flows: %w", err)
+		}
+		f, problems := ivr.Parse(file, data)
+		if ivr.HasErrors(problems) {
+			msgs := make([]string, len(problems))
+			for i, p := range problems {
+				msgs[i] = p.String()
+			}
+			return fmt.Errorf("flows: %s", strings.Join(msgs, "\n"))
+		}
+		v, _, err := store.PublishFlow(ctx, f.ID, data, a.clock.Now())
+		if err != nil {
+			return fmt.Errorf("flows: %s: %w", file, err)
+		}
+		a.log.Info("flow published", "file", file, "flow", v.ID, "version", v.Version)
+	}
+	return nil
 }

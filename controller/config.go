@@ -27,7 +27,10 @@ type Config struct {
 	Dialer   DialerConfig   `yaml:"dialer"`
 	Media    MediaConfig    `yaml:"media"`
 	Demo     DemoConfig     `yaml:"demo"`
-	Log      LogConfig      `yaml:"log"`
+	// FlowsDir holds IVR flow files (*.yaml) published at start as new versions when they
+	// changed; default configs/flows (skipped when it does not exist).
+	FlowsDir string    `yaml:"flows_dir"`
+	Log      LogConfig `yaml:"log"`
 }
 
 // HTTPConfig: the REST API listener.

@@ -11,10 +11,17 @@ import (
 	"os/signal"
 	"syscall"
 	"time"
+	_ "time/tzdata" // time zones in images without tzdata
+
+	"github.com/callplane/callplane/ivr"
 )
 
 func main() {
 	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		var code exitCode
+		if errors.As(err, &code) {
+			os.Exit(int(code))
+		}
 		fmt.Fprintln(os.Stderr, "callplane:", err)
 		os.Exit(1)
 	}
@@ -25,7 +32,9 @@ const usage = `usage:
   callplane migrate --config FILE
   callplane simulate freeswitch --listen ADDR [--password P] [--answer-rate F] [--time-scale F] [--stats-addr ADDR] [--seed N] [--max-calls N]
   callplane simulate asterisk --listen ADDR [--username U] [--password P] [--app A] [--answer-rate F] [--time-scale F] [--stats-addr ADDR] [--seed N] [--max-calls N]
-  callplane simulate pacing --scenario FILE [--scenario FILE...] [--json] [--parallel N]`
+  callplane simulate pacing --scenario FILE [--scenario FILE...] [--json] [--parallel N]
+  callplane flows validate FILE...
+  callplane flows graph FILE`
 
 func run(args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
@@ -40,6 +49,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return migrate(ctx, args[1:], stderr)
 	case "simulate":
 		return simulate(ctx, args[1:], stdout, stderr)
+	case "flows":
+		return flows(args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprintln(stdout, usage)
 		return nil
@@ -116,3 +127,30 @@ func migrate(ctx context.Context, args []string, stderr io.Writer) error {
 	fmt.Fprintln(stderr, "callplane: migrations applied")
 	return nil
 }
+
+// flows runs `flows validate FILE...` (every problem as file:line:col, non-zero exit on
+// errors) and `flows graph FILE` (the flow as a Mermaid diagram).
+func flows(args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return errors.New("flows: validate or graph?\n" + usage)
+	}
+	var code int
+	switch args[0] {
+	case "validate":
+		code = ivr.ValidateMain(args[1:], stdout, stderr)
+	case "graph":
+		code = ivr.GraphMain(args[1:], stdout, stderr)
+	default:
+		return fmt.Errorf("flows: unknown command %q (validate or graph)\n%s", args[0], usage)
+	}
+	if code != 0 {
+		return exitCode(code)
+	}
+	return nil
+}
+
+// exitCode is an error that only sets the process's exit status (the command has printed
+// what went wrong).
+type exitCode int
+
+func (e exitCode) Error() string { return fmt.Sprintf("exit status %d", int(e)) }

@@ -331,8 +331,15 @@ func (d *Driver) Hangup(ctx context.Context, callID, cause string) error {
 	return d.callCommand(ctx, "hangup", callID, "uuid_kill "+callID+" "+escapeArg(cause))
 }
 
-// Play broadcasts file to the call's A leg.
+// Play broadcasts file to the call's A leg. A text-to-speech prompt, written
+// "tts:<voice>:<text>" (media.TTS), is spoken with mod_flite through the speak application.
 func (d *Driver) Play(ctx context.Context, callID, file string) error {
+	if voice, text, ok := media.ParseTTS(file); ok {
+		if voice == "" {
+			voice = "kal"
+		}
+		file = "speak::flite|" + voice + "|" + text
+	}
 	return d.callCommand(ctx, "play", callID, "uuid_broadcast "+callID+" "+escapeArg(file)+" aleg")
 }
 

@@ -50,6 +50,21 @@ type OriginateRequest struct {
 	Vars map[string]string
 }
 
+// TTS writes a text-to-speech prompt for Driver.Play: "tts:<voice>:<text>". FreeSWITCH
+// speaks it with mod_flite; Asterisk has no speech synthesis of its own, so flows meant for
+// Asterisk use recorded files.
+func TTS(voice, text string) string { return "tts:" + voice + ":" + text }
+
+// ParseTTS splits a prompt written by TTS.
+func ParseTTS(file string) (voice, text string, ok bool) {
+	rest, ok := strings.CutPrefix(file, "tts:")
+	if !ok {
+		return "", "", false
+	}
+	voice, text, ok = strings.Cut(rest, ":")
+	return voice, text, ok
+}
+
 // Template returns the dial template for a node of kind: the request's (its trunk's), or
 // the node's own.
 func (r OriginateRequest) Template(kind Kind, own string) string {

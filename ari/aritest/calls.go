@@ -31,6 +31,7 @@ type channel struct {
 	inStasis                    bool
 	bridge                      string
 	wasBridged                  bool
+	pressed                     bool // the scripted digits were pressed
 	plan                        sim.Plan
 	ring                        time.Duration // scaled ringing time
 	done                        bool
@@ -547,6 +548,9 @@ func (s *Server) finishPlaybackLocked(p *playback, state string) {
 	}
 	p.state = state
 	s.emitLocked(s.appOf(p.channel), &event{Type: "PlaybackFinished", Playback: p.json()})
+	if ch := s.channels[p.channel]; ch != nil && state == "done" {
+		s.pressAfterPromptLocked(ch)
+	}
 }
 
 func (s *Server) getPlayback(r *http.Request) (int, any, *apiError) {

@@ -81,6 +81,7 @@ type Server struct {
 	live      map[string]*liveRecording
 	stored    map[string]string // recording name -> format
 	scripts   map[string]sim.Plan
+	presses   map[string]string // number -> digits pressed after the first prompt
 	clients   map[*wsClient]struct{}
 	holdCh    chan struct{} // non-nil while held; closed on release
 	stats     Stats
@@ -328,6 +329,29 @@ func (s *Server) HangupFar(channelID string) error {
 		s.failLocked(ch, 16, 0, "NOANSWER")
 	}
 	return nil
+}
+
+// PressAfterPrompt makes the callee of every later call to number (digits, '+' optional)
+// press digits once, just after the first playback to them finishes (an IVR menu).
+func (s *Server) PressAfterPrompt(number, digits string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.presses == nil {
+		s.presses = map[string]string{}
+	}
+	s.presses[strings.TrimPrefix(number, "+")] = digits
+}
+
+// pressAfterPromptLocked presses ch's scripted digits once. s.mu held.
+func (s *Server) pressAfterPromptLocked(ch *channel) {
+	digits, ok := s.presses[ch.number]
+	if !ok || ch.pressed || ch.state != "Up" {
+		return
+	}
+	ch.pressed = true
+	for _, d := range digits {
+		s.emitLocked(ch.app, &event{Type: "ChannelDtmfReceived", Digit: string(d), DurationMs: 100, Channel: ch.json()})
+	}
 }
 
 // PressDigits makes the answered callee of channelID press digits, in order.

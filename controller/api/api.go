@@ -85,6 +85,10 @@ func New(d Deps) http.Handler {
 	v1.GET("/campaigns/:id/abandons", h.abandons)
 	v1.GET("/campaigns/:id/compliance", h.compliance)
 	v1.GET("/campaigns/:id/callbacks", h.callbacks)
+	v1.GET("/campaigns/:id/flow-results", h.flowResults)
+	v1.PUT("/flows/:id", h.publishFlow)
+	v1.GET("/flows", h.listFlows)
+	v1.GET("/flows/:id", h.getFlow)
 	v1.POST("/agents", h.createAgent)
 	v1.GET("/agents", h.listAgents)
 	v1.POST("/agents/:id/:action", h.agentAction)
@@ -108,9 +112,16 @@ func (d Deps) auth(next echo.HandlerFunc) echo.HandlerFunc {
 func httpError(err error) (int, any) {
 	var he *echo.HTTPError
 	var ve *campaigns.ValidationError
+	var fe *campaigns.FlowError
 	switch {
 	case errors.As(err, &he):
 		return he.Code, map[string]any{"error": fmt.Sprint(he.Message)}
+	case errors.As(err, &fe):
+		problems := make([]string, len(fe.Problems))
+		for i, p := range fe.Problems {
+			problems[i] = p.String()
+		}
+		return http.StatusUnprocessableEntity, map[string]any{"error": "invalid flow", "problems": problems}
 	case errors.As(err, &ve):
 		return http.StatusUnprocessableEntity, map[string]any{"error": "invalid request", "problems": ve.Problems}
 	case errors.Is(err, campaigns.ErrNotFound):
@@ -174,6 +185,7 @@ type campaignRequest struct {
 	AbandonHardCap     float64              `json:"abandon_hard_cap"`
 	AbandonPrompt      string               `json:"abandon_prompt"`
 	CallerIDPool       string               `json:"caller_id_pool"`
+	Flow               string               `json:"flow"`
 }
 
 func (h *handlers) createCampaign(c echo.Context) error {
@@ -191,6 +203,14 @@ func (h *handlers) createCampaign(c echo.Context) error {
 	if !known {
 		return &campaigns.ValidationError{Problems: []string{fmt.Sprintf("media_pool: no node is in pool %q", req.MediaPool)}}
 	}
+	if req.Flow != "" {
+		if _, err := h.d.Store.Flow(c.Request().Context(), req.Flow); err != nil {
+			if errors.Is(err, campaigns.ErrNotFound) {
+				return &campaigns.ValidationError{Problems: []string{fmt.Sprintf("flow: no flow %q is published", req.Flow)}}
+			}
+			return err
+		}
+	}
 	if req.CallerIDPool != "" {
 		pools, err := h.d.Store.CallerIDPools(c.Request().Context())
 		if err != nil {
@@ -206,7 +226,7 @@ func (h *handlers) createCampaign(c echo.Context) error {
 		RetryAfterSeconds: req.RetryAfterSeconds, RetryRules: req.RetryRules, RingTimeoutSeconds: req.RingTimeoutSeconds,
 		MediaPool: req.MediaPool, Prompt: req.Prompt, CallerID: req.CallerID,
 		AbandonAfterMs: req.AbandonAfterMs, AbandonTarget: req.AbandonTarget, AbandonHardCap: req.AbandonHardCap,
-		AbandonPrompt: req.AbandonPrompt, CallerIDPool: req.CallerIDPool,
+		AbandonPrompt: req.AbandonPrompt, CallerIDPool: req.CallerIDPool, Flow: req.Flow,
 	}, h.d.Clock.Now())
 	if err != nil {
 		return err

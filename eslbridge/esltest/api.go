@@ -170,6 +170,7 @@ func (s *Server) broadcast(arg string) string {
 				s.emit(s.channelEvent(c, "PLAYBACK_STOP", nil, playbackHeaders(file)))
 				s.emit(s.channelEvent(c, "CHANNEL_EXECUTE_COMPLETE", nil, []variable{{"Application", "playback"},
 					{"Application-Data", file}, {"Application-Response", "FILE PLAYED"}}))
+				s.pressAfterPrompt(c)
 				return
 			}
 		}

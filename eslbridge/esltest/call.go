@@ -35,6 +35,7 @@ type call struct {
 	kill     chan string // a requested hangup cause
 	ended    chan struct{}
 	peer     string
+	pressed  bool // the scripted digits were pressed
 	playing  []string
 	recordAt map[string]time.Time
 }

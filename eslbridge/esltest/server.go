@@ -58,6 +58,7 @@ type Server struct {
 	seq        uint64
 	rng        *rand.Rand
 	scripts    map[string]sim.Plan
+	presses    map[string]string // number -> digits pressed after the first prompt
 	hold       bool
 	holdCh     chan struct{}
 	dropEvents func(name, uuid string) bool
@@ -238,6 +239,29 @@ func (s *Server) DropEvents(drop func(name, uuid string) bool) {
 	s.mu.Lock()
 	s.dropEvents = drop
 	s.mu.Unlock()
+}
+
+// PressAfterPrompt makes the callee of every later call to number (digits, '+' optional)
+// press digits once, just after the first prompt played to them ends (an IVR menu).
+func (s *Server) PressAfterPrompt(number, digits string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.presses == nil {
+		s.presses = map[string]string{}
+	}
+	s.presses[strings.TrimPrefix(number, "+")] = digits
+}
+
+// pressAfterPrompt presses c's scripted digits once. s.mu held.
+func (s *Server) pressAfterPrompt(c *call) {
+	digits, ok := s.presses[c.number]
+	if !ok || c.pressed {
+		return
+	}
+	c.pressed = true
+	for _, d := range digits {
+		s.emit(s.channelEvent(c, "DTMF", nil, []variable{{"DTMF-Digit", string(d)}, {"DTMF-Duration", "2000"}, {"DTMF-Source", "RTP"}}))
+	}
 }
 
 // Script makes every later call to number (digits, '+' optional) follow plan.

@@ -1,0 +1,118 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/callplane/callplane/ari/aritest"
+	"github.com/callplane/callplane/eslbridge/esltest"
+	"github.com/callplane/callplane/media/sim"
+)
+
+// A press-1 broadcast campaign runs the configs/flows/press1.yaml flow the same way on
+// FreeSWITCH and on Asterisk: the callee who presses 1 is bridged to a ready agent, 2
+// leaves a recording indexed with the attempt, 9 lands on the campaign's do-not-call list,
+// and the results per digit are in the API.
+func TestPressOneFlowOnBothNodeKinds(t *testing.T) {
+	model := fastModel(1)
+	fs := startFS(t, esltest.Options{Model: model, Seed: 41, PromptLength: 30 * time.Millisecond})
+	ast := startAst(t, aritest.Options{Username: "u", Password: "p", App: "callplane", Model: model, Seed: 42,
+		PlaybackDuration: 30 * time.Millisecond})
+	agentPhone := sim.Plan{Result: sim.Answer, Ring: 20 * time.Millisecond, Talk: time.Hour}
+	fs.Script("5001", agentPhone)
+	ast.Script("5002", agentPhone)
+	c := startApp(t,
+		NodeConfig{Name: "fs1", Kind: "freeswitch", Address: fs.Addr(), Password: "ClueCon",
+			DialTemplate: "sofia/gateway/x/{number}", Pools: []string{"freeswitch"}, Weight: 1},
+		NodeConfig{Name: "ast1", Kind: "asterisk", Address: ast.URL(), Username: "u", Password: "p", App: "callplane",
+			DialTemplate: "PJSIP/{number}@x", Pools: []string{"asterisk"}, Weight: 1})
+
+	src, err := os.ReadFile("../configs/flows/press1.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var bad struct {
+		Problems []string `json:"problems"`
+	}
+	broken := strings.Replace(string(src), `"9": opt_out`, `"9": nowhere`, 1)
+	if code := c.do("PUT", "/api/v1/flows/press1", "application/yaml", []byte(broken), &bad); code != 422 ||
+		len(bad.Problems) == 0 || !strings.HasPrefix(bad.Problems[0], "press1.yaml:") {
+		t.Fatalf("a broken flow: %d %v", code, bad.Problems)
+	}
+	var pub struct {
+		Version int `json:"version"`
+	}
+	if code := c.do("PUT", "/api/v1/flows/press1", "application/yaml", src, &pub); code != 200 || pub.Version != 1 {
+		t.Fatalf("publish: %d %+v", code, pub)
+	}
+
+	for i, node := range []struct{ pool, kind, ext string }{{"freeswitch", "freeswitch", "user/5001"}, {"asterisk", "asterisk", "PJSIP/5002"}} {
+		var camp struct {
+			ID int64 `json:"id"`
+		}
+		if code := c.json("POST", "/api/v1/campaigns", map[string]any{"name": "press1-" + node.kind, "max_concurrent": 5,
+			"calls_per_second": 50, "max_attempts": 1, "ring_timeout_seconds": 2, "media_pool": node.pool, "flow": "press1"}, &camp); code != 201 {
+			t.Fatalf("campaign: %d", code)
+		}
+		var a agentResp
+		c.json("POST", "/api/v1/agents", map[string]any{"name": "ivr-" + node.kind, "endpoints": map[string]string{node.kind: node.ext},
+			"max_wrap_ms": 20, "campaigns": []map[string]any{{"campaign_id": camp.ID}}}, &a)
+		c.login(a.ID)
+		c.until("agent ready", func() bool { return c.agents(a.ID)[0].State == "ready" })
+
+		press := map[string]string{}
+		var rows []map[string]string
+		for j, digit := range []string{"1", "2", "9"} {
+			num := fmt.Sprintf("86133%d000000%d", i, j)
+			press[num] = digit
+			fs.PressAfterPrompt(num, digit)
+			ast.PressAfterPrompt(num, digit)
+			stay := sim.Plan{Result: sim.Answer, Ring: 20 * time.Millisecond, Talk: 1500 * time.Millisecond}
+			fs.Script(num, stay)
+			ast.Script(num, stay)
+			rows = append(rows, map[string]string{"phone": "+" + num, "name": "客户" + digit})
+		}
+		c.json("POST", fmt.Sprintf("/api/v1/campaigns/%d/contacts", camp.ID), rows, nil)
+		c.json("POST", fmt.Sprintf("/api/v1/campaigns/%d/start", camp.ID), nil, nil)
+		c.waitCompleted(camp.ID)
+
+		var res struct {
+			Calls      int                       `json:"calls"`
+			Nodes      map[string]map[string]int `json:"nodes"`
+			Recordings []struct {
+				Phone string `json:"phone"`
+				Path  string `json:"path"`
+				Node  string `json:"node"`
+			} `json:"recordings"`
+		}
+		c.json("GET", fmt.Sprintf("/api/v1/campaigns/%d/flow-results", camp.ID), nil, &res)
+		want := map[string]int{"choice:1": 1, "choice:2": 1, "choice:9": 1}
+		for k, n := range want {
+			if res.Nodes["main"][k] != n {
+				t.Errorf("%s: main %s = %d, want %d (%+v)", node.kind, k, res.Nodes["main"][k], n, res.Nodes)
+			}
+		}
+		if res.Calls != 3 || res.Nodes["agent"]["transferred"] != 1 || res.Nodes["opt_out"]["added"] != 1 || res.Nodes["voicemail"]["recorded"] != 1 {
+			t.Errorf("%s: results %+v", node.kind, res)
+		}
+		if len(res.Recordings) != 1 || press[strings.TrimPrefix(res.Recordings[0].Phone, "+")] != "2" || res.Recordings[0].Path == "" {
+			t.Errorf("%s: recordings %+v", node.kind, res.Recordings)
+		}
+		if n := c.agents(a.ID)[0].Today.Calls; n != 1 {
+			t.Errorf("%s: the agent took %d calls, want 1", node.kind, n)
+		}
+		var dnc struct {
+			Entries []struct {
+				Phone  string `json:"phone"`
+				Source string `json:"source"`
+			} `json:"entries"`
+		}
+		c.json("GET", fmt.Sprintf("/api/v1/campaigns/%d/dnc", camp.ID), nil, &dnc)
+		if len(dnc.Entries) != 1 || press[strings.TrimPrefix(dnc.Entries[0].Phone, "+")] != "9" || dnc.Entries[0].Source != "ivr:press1" {
+			t.Errorf("%s: do-not-call entries %+v", node.kind, dnc.Entries)
+		}
+	}
+}
