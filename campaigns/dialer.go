@@ -40,6 +40,8 @@ type Config struct {
 	AbandonPrompt string
 	// Trunks chooses the carrier trunk of each call (nil: the nodes' dial templates).
 	Trunks *media.Trunks
+	// Rules are the calling-hour rule packs and holiday calendars (default: the built-in).
+	Rules Rules
 	// ListenDSN, when set, is the database URL a LISTEN connection uses so a campaign
 	// started on any controller is picked up at once rather than on the next poll.
 	ListenDSN string
@@ -69,6 +71,9 @@ func (c *Config) defaults() {
 	}
 	if c.DrainTimeout <= 0 {
 		c.DrainTimeout = 20 * time.Second
+	}
+	if c.Rules.Packs == nil {
+		c.Rules = DefaultRules()
 	}
 }
 

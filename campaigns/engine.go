@@ -29,6 +29,7 @@ type engine struct {
 	pace     *pacer    // agent campaigns only
 	forAgent bool      // set at creation (read by the dialer): the campaign bridges to agents
 	cbNext   time.Time // agent campaigns: when to look for due callbacks again
+	win      windows   // the schedule and the zones closed now
 }
 
 type liveCall struct {
@@ -110,6 +111,9 @@ func (e *engine) step(ctx context.Context) bool {
 		e.checkLock(ctx)
 		e.flushPending(ctx)
 		e.verify(ctx)
+		if e.c.State == StateRunning && e.lock != nil {
+			e.checkWindows(ctx, now)
+		}
 		if e.c.State == StateRunning && len(e.calls) == 0 && len(e.pending) == 0 && e.lock != nil {
 			if done, err := e.d.store.CompleteIfDone(ctx, e.id, now); err != nil {
 				e.log.Warn("completion check", "err", err)
@@ -139,6 +143,9 @@ func (e *engine) dial(ctx context.Context, now time.Time) {
 		e.tokens = min(e.tokens+el.Seconds()*e.c.CallsPerSecond, max(e.c.CallsPerSecond, 1))
 		e.refilled = now
 	}
+	if !e.win.open {
+		return // outside the campaign's schedule: calls are held
+	}
 	if e.pace != nil && e.c.MaxConcurrent > len(e.calls) {
 		e.dialCallbacks(ctx, now)
 	}
@@ -158,7 +165,7 @@ func (e *engine) dial(ctx context.Context, now time.Time) {
 			return
 		}
 	}
-	leases, err := e.d.store.LeaseLeads(ctx, e.id, n, e.d.cfg.Owner, now)
+	leases, err := e.d.store.leaseLeads(ctx, e.id, n, e.d.cfg.Owner, now, e.win.closedKey)
 	if err != nil {
 		if ctx.Err() == nil {
 			e.log.Warn("lease leads", "err", err)
@@ -169,6 +176,7 @@ func (e *engine) dial(ctx context.Context, now time.Time) {
 		// Nothing is due: spare the database a query every tick until the next recheck.
 		e.idle = e.recheck
 	}
+	leases = e.withinCaps(ctx, leases, now)
 	for i, l := range leases {
 		e.tokens--
 		if !e.dncCleared(ctx, l, now) {

@@ -270,6 +270,14 @@ type Lease struct {
 // exactly once. Numbers on a live call in any campaign wait; numbers on a do-not-call
 // list that applies become final (status dnc) with a skip decision.
 func (s *Store) LeaseLeads(ctx context.Context, campaignID int64, n int, owner string, now time.Time) ([]Lease, error) {
+	return s.leaseLeads(ctx, campaignID, n, owner, now, nil)
+}
+
+// leaseLeads is LeaseLeads skipping the leads of the zone keys closed now.
+func (s *Store) leaseLeads(ctx context.Context, campaignID int64, n int, owner string, now time.Time, closed []string) ([]Lease, error) {
+	if closed == nil {
+		closed = []string{} // pq sends a nil slice as NULL, and "= ANY(NULL)" filters every lead out
+	}
 	var leases []Lease
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
 		leases = leases[:0]
@@ -284,6 +292,7 @@ func (s *Store) LeaseLeads(ctx context.Context, campaignID int64, n int, owner s
 				       OR (SELECT dial_mode FROM campaigns WHERE id = $1) = 'preview')
 				  -- A lead with a callback waits for it (LeaseCallbacks).
 				  AND NOT EXISTS (SELECT 1 FROM callbacks cb WHERE cb.lead_id = l.id AND cb.state <> 'done')
+				  AND NOT (l.zone_key = ANY($5))
 				  AND NOT EXISTS (SELECT 1 FROM attempts a WHERE a.phone = l.phone AND a.state = 'dialing')
 				ORDER BY l.next_attempt_at, l.id
 				LIMIT $3
@@ -299,7 +308,7 @@ func (s *Store) LeaseLeads(ctx context.Context, campaignID int64, n int, owner s
 				SELECT $1, id, $2, 'skip', last_outcome FROM skipped)
 			UPDATE leads l SET status = 'dialing', attempts = l.attempts + 1, lease_owner = $4, updated_at = $2
 			FROM checked c WHERE l.id = c.id AND c.dnc IS NULL
-			RETURNING l.id, l.contact_id, l.phone, l.attempts`, campaignID, now, n, owner)
+			RETURNING l.id, l.contact_id, l.phone, l.attempts`, campaignID, now, n, owner, pq.Array(closed))
 		if err != nil {
 			return err
 		}

@@ -130,11 +130,15 @@ func (a *App) Start(ctx context.Context) error {
 		return err
 	}
 	a.trunks = trunks
+	rules, err := a.cfg.Compliance.rules() // validated with the config
+	if err != nil {
+		return err
+	}
 	dialer := campaigns.NewDialer(campaigns.Config{
 		Owner: a.cfg.Dialer.Owner, Tick: a.cfg.Dialer.Tick, TimeScale: timeScale,
 		LostGrace: a.cfg.Dialer.LostGrace, DrainTimeout: a.cfg.Dialer.DrainTimeout,
 		DefaultPrompt: a.cfg.Dialer.DefaultPrompt, AbandonPrompt: a.cfg.Dialer.AbandonPrompt, ListenDSN: a.cfg.Database.URL,
-		Trunks: trunks,
+		Trunks: trunks, Rules: rules,
 	}, db, a.pool, a.clock, a.log, campaigns.NewMetrics(a.registry), a.hub)
 	a.desk, a.cids = dialer.Desk(), dialer.CallerIDs()
 	a.wg.Add(1)
@@ -156,7 +160,7 @@ func (a *App) Start(ctx context.Context) error {
 	a.ln = ln
 	a.srv = &http.Server{
 		Handler: api.New(api.Deps{
-			Store: store, Desk: a.desk, CallerIDs: a.cids, Hub: a.hub, Pool: a.pool, Trunks: a.trunks, Phones: crm.PhoneNormalizer{DefaultRegion: a.cfg.Contacts.DefaultRegion},
+			Store: store, Desk: a.desk, CallerIDs: a.cids, Hub: a.hub, Pool: a.pool, Trunks: a.trunks, Rules: rules, Phones: crm.PhoneNormalizer{DefaultRegion: a.cfg.Contacts.DefaultRegion},
 			Clock: a.clock, Log: a.log, AdminToken: a.cfg.Auth.AdminToken,
 			Ping: db.PingContext, Gatherer: a.registry,
 		}),

@@ -14,6 +14,8 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/callplane/callplane/campaigns"
+	"github.com/callplane/callplane/campaigns/compliance"
 	"github.com/callplane/callplane/media"
 )
 
@@ -27,6 +29,8 @@ type Config struct {
 	Dialer   DialerConfig   `yaml:"dialer"`
 	Media    MediaConfig    `yaml:"media"`
 	Demo     DemoConfig     `yaml:"demo"`
+	// Compliance adds or replaces calling-hour rule packs and holiday calendars.
+	Compliance ComplianceConfig `yaml:"compliance"`
 	// FlowsDir holds IVR flow files (*.yaml) published at start as new versions when they
 	// changed; default configs/flows (skipped when it does not exist).
 	FlowsDir string    `yaml:"flows_dir"`
@@ -63,6 +67,36 @@ type DialerConfig struct {
 	DrainTimeout  time.Duration `yaml:"drain_timeout"`  // shutdown wait for calls in flight; default 20s
 	DefaultPrompt string        `yaml:"default_prompt"` // played to answered broadcast calls without a prompt
 	AbandonPrompt string        `yaml:"abandon_prompt"` // the compliance message of abandoned calls whose campaign names none
+}
+
+// ComplianceConfig edits the built-in rule packs (us, uk, cn, fr) and calendars (cn-2026,
+// fr-2026, uk-2026, us-2026): an entry with a built-in name replaces it.
+type ComplianceConfig struct {
+	Packs     map[string]compliance.Pack     `yaml:"packs"`
+	Calendars map[string]compliance.Calendar `yaml:"calendars"`
+}
+
+// rules builds the dialer's rules: the built-in packs and calendars with the configured.
+func (c ComplianceConfig) rules() (campaigns.Rules, error) {
+	packs, err := compliance.Merge(c.Packs)
+	if err != nil {
+		return campaigns.Rules{}, fmt.Errorf("compliance.packs: %w", err)
+	}
+	cals := compliance.Calendars()
+	for name, cal := range c.Calendars {
+		cal.Name = name
+		cals[name] = cal
+	}
+	hol, err := compliance.NewHolidays(cals)
+	if err != nil {
+		return campaigns.Rules{}, fmt.Errorf("compliance.calendars: %w", err)
+	}
+	for name, p := range packs {
+		if _, err := hol.Select(p.Holidays...); err != nil {
+			return campaigns.Rules{}, fmt.Errorf("compliance.packs.%s.holidays: %w", name, err)
+		}
+	}
+	return campaigns.Rules{Packs: packs, Holidays: hol}, nil
 }
 
 // MediaConfig: the media nodes.
@@ -263,6 +297,9 @@ func (c *Config) validate() error {
 		if t.MaxCalls < 0 || t.CallsPerSecond < 0 || t.OpenAfter < 0 || t.OpenFor < 0 {
 			errs = append(errs, fmt.Errorf("%s: max_calls, calls_per_second, open_after and open_for must not be negative", where))
 		}
+	}
+	if _, err := c.Compliance.rules(); err != nil {
+		errs = append(errs, err)
 	}
 	if _, err := media.NewTrunks(c.Media.trunks()); err != nil {
 		errs = append(errs, fmt.Errorf("media.%w", err))

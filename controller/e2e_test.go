@@ -159,11 +159,11 @@ func startApp(t *testing.T, nodes ...NodeConfig) client {
 
 func startAppOn(t *testing.T, dbURL string, nodes ...NodeConfig) client {
 	t.Helper()
-	return startAppWith(t, func(cfg *Config) { cfg.Database.URL = dbURL }, nodes...)
+	return startAppWith(t, func(cfg *Config, _ *Options) { cfg.Database.URL = dbURL }, nodes...)
 }
 
-// startAppWith is startApp with a change to the configuration.
-func startAppWith(t *testing.T, change func(*Config), nodes ...NodeConfig) client {
+// startAppWith is startApp with a change to the configuration and options.
+func startAppWith(t *testing.T, change func(*Config, *Options), nodes ...NodeConfig) client {
 	t.Helper()
 	cfg, err := LoadConfig("", func(string) string { return "" })
 	if err != nil {
@@ -175,8 +175,9 @@ func startAppWith(t *testing.T, change func(*Config), nodes ...NodeConfig) clien
 	cfg.Dialer.Tick = 10 * time.Millisecond
 	cfg.Dialer.DefaultPrompt = "ivr/welcome.wav"
 	cfg.Media.Nodes = nodes
-	change(&cfg)
-	app := New(cfg, Options{Log: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
+	opts := Options{Log: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}
+	change(&cfg, &opts)
+	app := New(cfg, opts)
 	if err := app.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}

@@ -16,7 +16,7 @@ func TestTrunkFailover(t *testing.T) {
 	fs := startFS(t, esltest.Options{Model: fastModel(1), Seed: 21, DownGateways: []string{"bad"}})
 	ast := startAst(t, aritest.Options{Username: "u", Password: "p", App: "callplane", Model: fastModel(1), Seed: 22,
 		DownGateways: []string{"bad"}})
-	c := startAppWith(t, func(cfg *Config) {
+	c := startAppWith(t, func(cfg *Config, _ *Options) {
 		cfg.Media.Trunks = []TrunkConfig{
 			{Name: "good", Priority: 2, Templates: map[string]string{"freeswitch": "sofia/gateway/good/{number}", "asterisk": "PJSIP/{number}@good"}},
 			{Name: "bad", Priority: 1, OpenFor: time.Hour, Templates: map[string]string{"freeswitch": "sofia/gateway/bad/{number}", "asterisk": "PJSIP/{number}@bad"}},

@@ -6,6 +6,7 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 	"crypto/subtle"
 	_ "embed"
 	"errors"
@@ -34,6 +35,7 @@ type Deps struct {
 	Hub        *campaigns.Hub
 	Pool       *media.Pool
 	Trunks     *media.Trunks
+	Rules      campaigns.Rules
 	Phones     crm.PhoneNormalizer
 	Clock      media.Clock
 	Log        *slog.Logger
@@ -72,6 +74,7 @@ func New(d Deps) http.Handler {
 	v1.GET("/campaigns/:id/stats", h.stats)
 	v1.GET("/media/nodes", h.nodes)
 	v1.GET("/media/trunks", h.trunks)
+	v1.GET("/rule-packs", h.rulePacks)
 	v1.POST("/caller-id-pools", h.createCallerIDPool)
 	v1.GET("/caller-id-pools", h.listCallerIDPools)
 	v1.POST("/caller-id-pools/:name/numbers", h.addCallerIDs)
@@ -186,6 +189,9 @@ type campaignRequest struct {
 	AbandonPrompt      string               `json:"abandon_prompt"`
 	CallerIDPool       string               `json:"caller_id_pool"`
 	Flow               string               `json:"flow"`
+	RulePack           string               `json:"rule_pack"`
+	TimeZone           string               `json:"time_zone"`
+	Schedule           json.RawMessage      `json:"schedule"`
 }
 
 func (h *handlers) createCampaign(c echo.Context) error {
@@ -220,14 +226,22 @@ func (h *handlers) createCampaign(c echo.Context) error {
 			return &campaigns.ValidationError{Problems: []string{fmt.Sprintf("caller_id_pool: no pool named %q", req.CallerIDPool)}}
 		}
 	}
-	camp, err := h.d.Store.CreateCampaign(c.Request().Context(), campaigns.Campaign{
+	camp := campaigns.Campaign{
 		Name: req.Name, DialMode: req.DialMode, MaxConcurrent: req.MaxConcurrent,
 		CallsPerSecond: req.CallsPerSecond, MaxAttempts: req.MaxAttempts,
 		RetryAfterSeconds: req.RetryAfterSeconds, RetryRules: req.RetryRules, RingTimeoutSeconds: req.RingTimeoutSeconds,
 		MediaPool: req.MediaPool, Prompt: req.Prompt, CallerID: req.CallerID,
 		AbandonAfterMs: req.AbandonAfterMs, AbandonTarget: req.AbandonTarget, AbandonHardCap: req.AbandonHardCap,
 		AbandonPrompt: req.AbandonPrompt, CallerIDPool: req.CallerIDPool, Flow: req.Flow,
-	}, h.d.Clock.Now())
+		RulePack: req.RulePack, TimeZone: req.TimeZone, Schedule: req.Schedule,
+	}
+	if err := camp.Normalize(); err != nil {
+		return err
+	}
+	if p := h.d.Rules.Check(&camp); len(p) > 0 {
+		return &campaigns.ValidationError{Problems: p}
+	}
+	camp, err := h.d.Store.CreateCampaign(c.Request().Context(), camp, h.d.Clock.Now())
 	if err != nil {
 		return err
 	}
@@ -353,6 +367,10 @@ func (h *handlers) stats(c echo.Context) error {
 
 func (h *handlers) nodes(c echo.Context) error {
 	return c.JSON(http.StatusOK, map[string]any{"nodes": h.d.Pool.Status()})
+}
+
+func (h *handlers) rulePacks(c echo.Context) error {
+	return c.JSON(http.StatusOK, map[string]any{"packs": h.d.Rules.Packs})
 }
 
 func (h *handlers) trunks(c echo.Context) error {

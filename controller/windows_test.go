@@ -1,0 +1,94 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/callplane/callplane/eslbridge/esltest"
+)
+
+// shiftedClock runs at the wall clock's pace from another instant.
+type shiftedClock struct{ by time.Duration }
+
+func (c shiftedClock) Now() time.Time { return time.Now().Add(c.by) }
+
+// With the cn rule pack, at 11:00 in Shanghai (22:00 in New York), the Shanghai numbers are
+// dialed, the New York ones never reach the node and their decisions say why; numbers on
+// the do-not-call list are not dialed either.
+func TestCallingHoursAndDNCThroughTheAPI(t *testing.T) {
+	at := time.Date(2026, 11, 25, 3, 0, 0, 0, time.UTC) // a Wednesday, no holiday
+	fs := startFS(t, esltest.Options{Model: fastModel(1), Seed: 51})
+	c := startAppWith(t, func(_ *Config, o *Options) { o.Clock = shiftedClock{by: time.Until(at)} },
+		NodeConfig{Name: "fs1", Kind: "freeswitch", Address: fs.Addr(), Password: "ClueCon",
+			DialTemplate: "sofia/gateway/x/{number}", Pools: []string{"default"}, Weight: 1})
+	if code := c.json("POST", "/api/v1/campaigns", map[string]any{"name": "hours", "max_concurrent": 5, "calls_per_second": 50,
+		"max_attempts": 1, "rule_pack": "nope"}, nil); code != 422 {
+		t.Errorf("unknown rule pack: %d", code)
+	}
+	if code := c.json("POST", "/api/v1/campaigns", map[string]any{"name": "hours", "max_concurrent": 5, "calls_per_second": 50,
+		"max_attempts": 1, "schedule": map[string]any{"open": []string{"0 9 * *"}}}, nil); code != 422 {
+		t.Errorf("bad schedule: %d", code)
+	}
+	var camp struct {
+		ID int64 `json:"id"`
+	}
+	if code := c.json("POST", "/api/v1/campaigns", map[string]any{"name": "hours", "max_concurrent": 5, "calls_per_second": 50,
+		"max_attempts": 1, "ring_timeout_seconds": 1, "rule_pack": "cn", "time_zone": "Asia/Shanghai"}, &camp); code != 201 {
+		t.Fatalf("campaign: %d", code)
+	}
+	shanghai := []string{"+862150001001", "+862150001002", "+862150001003"}
+	newYork := []string{"+12125550101", "+12125550102"}
+	var rows []map[string]string
+	for _, p := range append(append([]string{}, shanghai...), newYork...) {
+		rows = append(rows, map[string]string{"phone": p})
+	}
+	c.json("POST", fmt.Sprintf("/api/v1/campaigns/%d/contacts", camp.ID), rows, nil)
+	c.do("POST", fmt.Sprintf("/api/v1/campaigns/%d/dnc", camp.ID), "text/csv", []byte("phone,source\n"+shanghai[2]+",complaint\n"), nil)
+	c.json("POST", fmt.Sprintf("/api/v1/campaigns/%d/start", camp.ID), nil, nil)
+
+	var list contactsResp
+	c.until("the Shanghai calls end and New York is held", func() bool {
+		c.json("GET", fmt.Sprintf("/api/v1/campaigns/%d/contacts", camp.ID), nil, &list)
+		done := 0
+		for _, ct := range list.Contacts {
+			if ct.Status == "answered" || ct.Status == "dnc" {
+				done++
+			}
+		}
+		return done == 3
+	})
+	for _, ct := range list.Contacts {
+		n := fs.Originates(strings.TrimPrefix(ct.Phone, "+"))
+		var d struct {
+			Decisions []struct {
+				Action string `json:"action"`
+				Reason string `json:"reason"`
+			} `json:"decisions"`
+		}
+		c.json("GET", fmt.Sprintf("/api/v1/contacts/%d/decisions", ct.ID), nil, &d)
+		switch {
+		case strings.HasPrefix(ct.Phone, "+1"):
+			if n != 0 || ct.Status != "pending" || len(d.Decisions) != 1 ||
+				!strings.HasPrefix(d.Decisions[0].Reason, "window:closed local=22:00 America/New_York") {
+				t.Errorf("%s outside its hours: %d originates, %s, %+v", ct.Phone, n, ct.Status, d.Decisions)
+			}
+		case ct.Phone == shanghai[2]:
+			if n != 0 || ct.Status != "dnc" || len(d.Decisions) != 1 || d.Decisions[0].Reason != "dnc:campaign" {
+				t.Errorf("%s on the list: %d originates, %s, %+v", ct.Phone, n, ct.Status, d.Decisions)
+			}
+		default:
+			if n != 1 || ct.Status != "answered" {
+				t.Errorf("%s in its hours: %d originates, %s", ct.Phone, n, ct.Status)
+			}
+		}
+	}
+	var comp struct {
+		Skips map[string]int `json:"skips"`
+	}
+	c.json("GET", fmt.Sprintf("/api/v1/campaigns/%d/compliance", camp.ID), nil, &comp)
+	if comp.Skips["window:closed"] != 2 || comp.Skips["dnc:campaign"] != 1 {
+		t.Errorf("compliance skips: %v", comp.Skips)
+	}
+}
