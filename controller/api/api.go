@@ -6,9 +6,9 @@ package api
 
 import (
 	"context"
-	"encoding/json"
 	"crypto/subtle"
 	_ "embed"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
