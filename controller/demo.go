@@ -17,7 +17,8 @@ import (
 const (
 	demoCampaign   = "Demo broadcast"
 	demoPredictive = "Demo predictive"
-	demoAgents     = 10
+	demoPressOne   = "Demo press-1"
+	demoAgents     = 10 // for the predictive campaign; two more take the press-1 transfers
 )
 
 // demoAgentNumber is the extension of simulated agent i (0-based): its phone answers at
@@ -29,8 +30,10 @@ func demoAgentNumber(i int) string { return fmt.Sprintf("%d", 1001+i) }
 func (a *App) startSimulators() error {
 	model := sim.Default()
 	model.AnswerRate = a.cfg.Demo.AnswerRate
+	// How the simulated callees answer IVR menus (the press-1 demo campaign).
+	press := &sim.PressModel{Digits: map[string]float64{"1": 0.3, "2": 0.2, "9": 0.1}, DelayMedian: 1500 * time.Millisecond, DelaySigma: 0.5}
 	fs := esltest.New(esltest.Options{
-		Password: "ClueCon", Model: model, TimeScale: a.cfg.Demo.TimeScale, Seed: 1,
+		Password: "ClueCon", Model: model, TimeScale: a.cfg.Demo.TimeScale, Seed: 1, Press: press,
 		Logger: a.log.With("sim", "fs-demo"),
 	})
 	if err := fs.Listen("127.0.0.1:0"); err != nil {
@@ -38,7 +41,7 @@ func (a *App) startSimulators() error {
 	}
 	a.sims = append(a.sims, fs)
 	ast := aritest.New(aritest.Options{
-		Username: "callplane", Password: "callplane", App: "callplane", Model: model,
+		Username: "callplane", Password: "callplane", App: "callplane", Model: model, Press: press,
 		TimeScale: a.cfg.Demo.TimeScale, Seed: 2, Logger: a.log.With("sim", "ast-demo"),
 	})
 	if err := ast.Listen("127.0.0.1:0"); err != nil {
@@ -46,7 +49,7 @@ func (a *App) startSimulators() error {
 	}
 	a.sims = append(a.sims, ast)
 	agentPhone := sim.Plan{Result: sim.Answer, Ring: 200 * time.Millisecond, Talk: 24 * time.Hour}
-	for i := range demoAgents {
+	for i := range demoAgents + 2 {
 		fs.Script(demoAgentNumber(i), agentPhone)
 		ast.Script(demoAgentNumber(i), agentPhone)
 	}
@@ -65,11 +68,37 @@ func (a *App) startSimulators() error {
 	return nil
 }
 
-// seedDemo creates and starts the demo campaign on first start.
+// seedDemo creates and starts the demo campaigns missing from the database, then logs the
+// simulated agents in (a restart logs them out).
 func (a *App) seedDemo(ctx context.Context, store *campaigns.Store) error {
-	if _, err := store.CampaignByName(ctx, demoCampaign); err == nil {
-		return a.seedPredictive(ctx, store)
+	for _, seed := range []struct {
+		name string
+		fn   func(context.Context, *campaigns.Store) error
+	}{{demoCampaign, a.seedBroadcast}, {demoPressOne, a.seedPressOne}, {demoPredictive, a.seedPredictive}} {
+		if _, err := store.CampaignByName(ctx, seed.name); err == nil {
+			continue
+		}
+		if err := seed.fn(ctx, store); err != nil {
+			return err
+		}
 	}
+	as, err := store.Agents(ctx)
+	if err != nil {
+		return err
+	}
+	var ids []int64
+	for _, ag := range as {
+		if ag.Team == "demo" {
+			a.desk.Add(ag)
+			ids = append(ids, ag.ID)
+		}
+	}
+	a.goLoginDemoAgents(ids)
+	return nil
+}
+
+// seedBroadcast creates and starts the demo broadcast campaign.
+func (a *App) seedBroadcast(ctx context.Context, store *campaigns.Store) error {
 	now := a.clock.Now()
 	c, err := store.CreateCampaign(ctx, campaigns.Campaign{
 		Name: demoCampaign, DialMode: campaigns.ModeBroadcast, MaxConcurrent: 30, CallsPerSecond: 20,
@@ -90,27 +119,56 @@ func (a *App) seedDemo(ctx context.Context, store *campaigns.Store) error {
 		return fmt.Errorf("demo start: %w", err)
 	}
 	a.log.Info("demo: campaign started", "campaign_id", c.ID, "contacts", len(rows))
-	return a.seedPredictive(ctx, store)
+	return nil
+}
+
+// seedPressOne creates a broadcast campaign running the press1 flow (configs/flows) with
+// two agents, one on each node, for the callees who press 1.
+func (a *App) seedPressOne(ctx context.Context, store *campaigns.Store) error {
+	if _, err := store.Flow(ctx, "press1"); err != nil {
+		a.log.Warn("demo: no press1 flow published (flows_dir); skipping the press-1 campaign", "err", err)
+		return nil
+	}
+	now := a.clock.Now()
+	c, err := store.CreateCampaign(ctx, campaigns.Campaign{
+		Name: demoPressOne, DialMode: campaigns.ModeBroadcast, MaxConcurrent: 10, CallsPerSecond: 10,
+		MaxAttempts: 2, RetryAfterSeconds: 60, MediaPool: "default", Flow: "press1",
+	}, now)
+	if err != nil {
+		return fmt.Errorf("demo press-1 campaign: %w", err)
+	}
+	var rows []crm.ImportRow
+	for i := 0; i < a.cfg.Demo.Contacts; i++ {
+		phone := fmt.Sprintf("+86137%08d", (i*7919+2345678)%100000000)
+		rows = append(rows, crm.ImportRow{Line: i + 2, Phone: phone, RawPhone: phone, Name: fmt.Sprintf("按键客户 %d", i+1)})
+	}
+	if _, err := store.Import(ctx, c.ID, crm.ImportResult{Rows: rows}, now); err != nil {
+		return fmt.Errorf("demo press-1 contacts: %w", err)
+	}
+	for i := demoAgents; i < demoAgents+2; i++ {
+		kind, node, ep := "freeswitch", "fs-demo", "user/"+demoAgentNumber(i)
+		if i%2 == 1 {
+			kind, node, ep = "asterisk", "ast-demo", "PJSIP/"+demoAgentNumber(i)
+		}
+		ag, err := store.CreateAgent(ctx, campaigns.Agent{
+			Name: fmt.Sprintf("坐席 %02d", i+1), Team: "demo", Endpoints: campaigns.Endpoints{kind: ep}, Node: node,
+			MaxWrapMs: max(1, int(15000/a.cfg.Demo.TimeScale)), Campaigns: []campaigns.AgentCampaign{{CampaignID: c.ID, Priority: 1}},
+		}, now)
+		if err != nil {
+			return fmt.Errorf("demo agent: %w", err)
+		}
+		a.desk.Add(ag)
+	}
+	if _, err := store.Act(ctx, c.ID, "start", now); err != nil {
+		return fmt.Errorf("demo press-1 start: %w", err)
+	}
+	a.log.Info("demo: press-1 campaign started", "campaign_id", c.ID, "flow", "press1", "contacts", len(rows))
+	return nil
 }
 
 // seedPredictive creates a predictive campaign worked by ten simulated agents, five on
 // each node, and starts it. Durations are divided by the time scale like the calls'.
 func (a *App) seedPredictive(ctx context.Context, store *campaigns.Store) error {
-	if _, err := store.CampaignByName(ctx, demoPredictive); err == nil {
-		// Seeded by an earlier start: log its agents in again (a restart logs them out).
-		as, err := store.Agents(ctx)
-		if err != nil {
-			return err
-		}
-		var ids []int64
-		for _, ag := range as {
-			if ag.Team == "demo" {
-				ids = append(ids, ag.ID)
-			}
-		}
-		a.goLoginDemoAgents(ids)
-		return nil
-	}
 	now := a.clock.Now()
 	scale := a.cfg.Demo.TimeScale
 	c, err := store.CreateCampaign(ctx, campaigns.Campaign{
@@ -129,7 +187,6 @@ func (a *App) seedPredictive(ctx context.Context, store *campaigns.Store) error 
 	if _, err := store.Import(ctx, c.ID, crm.ImportResult{Rows: rows}, now); err != nil {
 		return fmt.Errorf("demo predictive contacts: %w", err)
 	}
-	var ids []int64
 	for i := range demoAgents {
 		kind, node := "freeswitch", "fs-demo"
 		ep := "user/" + demoAgentNumber(i)
@@ -144,13 +201,11 @@ func (a *App) seedPredictive(ctx context.Context, store *campaigns.Store) error 
 			return fmt.Errorf("demo agent: %w", err)
 		}
 		a.desk.Add(ag)
-		ids = append(ids, ag.ID)
 	}
 	if _, err := store.Act(ctx, c.ID, "start", now); err != nil {
 		return fmt.Errorf("demo predictive start: %w", err)
 	}
-	a.log.Info("demo: predictive campaign started", "campaign_id", c.ID, "contacts", len(rows), "agents", len(ids))
-	a.goLoginDemoAgents(ids)
+	a.log.Info("demo: predictive campaign started", "campaign_id", c.ID, "contacts", len(rows), "agents", demoAgents)
 	return nil
 }
 

@@ -40,6 +40,10 @@ type Options struct {
 	// MaxCalls caps live channels; beyond it originate fails as Asterisk does when it
 	// cannot allocate a channel: 500 {"error":"Allocation failed"}. 0 = unlimited.
 	MaxCalls int
+	// Press, when set, is how callees answer IVR prompts: after the first playback ends, a
+	// callee presses what the model draws (numbers given to PressAfterPrompt follow their
+	// script instead).
+	Press *sim.PressModel
 	// DownGateways are PJSIP endpoints (the part after '@') whose carrier is down: every
 	// call through them fails at once (sim.GatewayDown: 503, cause 41).
 	DownGateways []string
@@ -342,16 +346,38 @@ func (s *Server) PressAfterPrompt(number, digits string) {
 	s.presses[strings.TrimPrefix(number, "+")] = digits
 }
 
-// pressAfterPromptLocked presses ch's scripted digits once. s.mu held.
+// pressAfterPromptLocked presses ch's scripted digits, or what the press model draws,
+// once. s.mu held.
 func (s *Server) pressAfterPromptLocked(ch *channel) {
-	digits, ok := s.presses[ch.number]
-	if !ok || ch.pressed || ch.state != "Up" {
+	if ch.pressed || ch.state != "Up" {
 		return
 	}
 	ch.pressed = true
-	for _, d := range digits {
-		s.emitLocked(ch.app, &event{Type: "ChannelDtmfReceived", Digit: string(d), DurationMs: 100, Channel: ch.json()})
+	digits, ok := s.presses[ch.number]
+	var after time.Duration
+	if !ok && s.opts.Press != nil {
+		digits, after, ok = s.opts.Press.Press(s.rng, ch.number)
 	}
+	if !ok || digits == "" {
+		return
+	}
+	press := func() {
+		for _, d := range digits {
+			s.emitLocked(ch.app, &event{Type: "ChannelDtmfReceived", Digit: string(d), DurationMs: 100, Channel: ch.json()})
+		}
+	}
+	if after <= 0 {
+		press()
+		return
+	}
+	id := ch.id
+	time.AfterFunc(s.scaled(after), func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if c := s.channels[id]; c == ch && !s.closed && ch.state == "Up" {
+			press()
+		}
+	})
 }
 
 // PressDigits makes the answered callee of channelID press digits, in order.

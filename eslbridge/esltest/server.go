@@ -32,6 +32,10 @@ type Options struct {
 	Seed uint64
 	// MaxCalls caps concurrent calls (FreeSWITCH max-sessions); 0 means unlimited.
 	MaxCalls int
+	// Press, when set, is how callees answer IVR prompts: after the first prompt ends, a
+	// callee presses what the model draws (numbers given to PressAfterPrompt follow their
+	// script instead).
+	Press *sim.PressModel
 	// DownGateways are carrier gateways that are down: every call through them fails
 	// at once (sim.GatewayDown).
 	DownGateways []string
@@ -252,16 +256,48 @@ func (s *Server) PressAfterPrompt(number, digits string) {
 	s.presses[strings.TrimPrefix(number, "+")] = digits
 }
 
-// pressAfterPrompt presses c's scripted digits once. s.mu held.
+// pressAfterPrompt presses c's scripted digits, or what the press model draws, once.
+// s.mu held.
 func (s *Server) pressAfterPrompt(c *call) {
-	digits, ok := s.presses[c.number]
-	if !ok || c.pressed {
+	if c.pressed {
 		return
 	}
 	c.pressed = true
-	for _, d := range digits {
-		s.emit(s.channelEvent(c, "DTMF", nil, []variable{{"DTMF-Digit", string(d)}, {"DTMF-Duration", "2000"}, {"DTMF-Source", "RTP"}}))
+	digits, ok := s.presses[c.number]
+	var after time.Duration
+	if !ok && s.opts.Press != nil {
+		digits, after, ok = s.opts.Press.Press(s.rng, c.number)
 	}
+	if !ok || digits == "" {
+		return
+	}
+	press := func() {
+		for _, d := range digits {
+			s.emit(s.channelEvent(c, "DTMF", nil, []variable{{"DTMF-Digit", string(d)}, {"DTMF-Duration", "2000"}, {"DTMF-Source", "RTP"}}))
+		}
+	}
+	if after <= 0 {
+		press()
+		return
+	}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		t := time.NewTimer(time.Duration(float64(after) / s.scale))
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-c.ended:
+			return
+		case <-s.done:
+			return
+		}
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if !c.gone {
+			press()
+		}
+	}()
 }
 
 // Script makes every later call to number (digits, '+' optional) follow plan.
