@@ -112,6 +112,15 @@ type CallbackLease struct {
 // campaign it owns or that anyone may take: the lead is dialing, an attempt row and a dial
 // decision are written, as LeaseLeads does, past max_attempts if need be.
 func (s *Store) LeaseCallbacks(ctx context.Context, campaignID int64, agents []int64, owner string, now time.Time) ([]CallbackLease, error) {
+	return s.leaseCallbacks(ctx, campaignID, agents, owner, now, nil)
+}
+
+// leaseCallbacks is LeaseCallbacks skipping the contacts in zones closed now: a callback
+// due outside the contact's calling hours waits for them.
+func (s *Store) leaseCallbacks(ctx context.Context, campaignID int64, agents []int64, owner string, now time.Time, closed []string) ([]CallbackLease, error) {
+	if closed == nil {
+		closed = []string{}
+	}
 	var out []CallbackLease
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
 		out = out[:0]
@@ -122,11 +131,12 @@ func (s *Store) LeaseCallbacks(ctx context.Context, campaignID int64, agents []i
 					SELECT c.id, c.lead_id FROM callbacks c JOIN leads l ON l.id = c.lead_id
 					WHERE c.campaign_id = $1 AND c.state = 'scheduled' AND c.due_at <= $2
 					  AND (c.agent_id IS NULL OR c.agent_id = $3) AND l.status <> 'dialing' AND l.status <> 'dnc'
+					  AND NOT (l.zone_key = ANY($5))
 					  AND NOT EXISTS (SELECT 1 FROM attempts a WHERE a.phone = l.phone AND a.state = 'dialing')
 					ORDER BY c.agent_id IS NULL, c.due_at LIMIT 1 FOR UPDATE OF c, l SKIP LOCKED)
 				UPDATE leads l SET status = 'dialing', attempts = l.attempts + 1, lease_owner = $4, updated_at = $2
 				FROM cb WHERE l.id = cb.lead_id
-				RETURNING cb.id AS callback, l.id, l.contact_id, l.phone, l.attempts`, campaignID, now, agent, owner)
+				RETURNING cb.id AS callback, l.id, l.contact_id, l.phone, l.attempts`, campaignID, now, agent, owner, pq.Array(closed))
 			if errors.Is(err, sql.ErrNoRows) {
 				continue
 			}

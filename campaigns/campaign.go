@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/callplane/callplane/campaigns/compliance"
 	"github.com/callplane/callplane/media"
 )
 
@@ -187,6 +188,10 @@ func transition(state, action string) (string, error) {
 // how many attempts may end that way before the lead is given up.
 type RetryRule struct {
 	AfterSeconds int `json:"after_seconds"`
+	// After, when set, replaces AfterSeconds: a duration ("10m", "2h"), "next_day" (the
+	// first calling hour of the next day in the campaign's zone, 09:00 without a rule
+	// pack) or "next_day 10:00".
+	After string `json:"after,omitempty"`
 	// Max caps the attempts ending with this outcome (0: only max_attempts caps them).
 	Max int `json:"max,omitempty"`
 }
@@ -219,10 +224,25 @@ func (r *RetryRules) Scan(src any) error {
 
 // rule returns the delay before the next attempt after outcome and that outcome's cap.
 func (c *Campaign) rule(o media.Outcome) (time.Duration, int) {
-	if r, ok := c.RetryRules[string(o)]; ok {
-		return time.Duration(r.AfterSeconds) * time.Second, r.Max
+	return c.retry(o, time.Time{}, nil)
+}
+
+// retry is rule for an attempt ended at now; pack (may be nil) gives next_day its hour.
+func (c *Campaign) retry(o media.Outcome, now time.Time, pack *compliance.Pack) (time.Duration, int) {
+	r, ok := c.RetryRules[string(o)]
+	if !ok {
+		return time.Duration(c.RetryAfterSeconds) * time.Second, 0
 	}
-	return time.Duration(c.RetryAfterSeconds) * time.Second, 0
+	if r.After != "" && !now.IsZero() {
+		loc, err := time.LoadLocation(c.TimeZone)
+		if err != nil {
+			loc = time.UTC
+		}
+		if next := (compliance.RetryRule{Outcome: string(o), After: r.After}).Next(now, loc, pack); !next.IsZero() {
+			return next.Sub(now), r.Max
+		}
+	}
+	return time.Duration(r.AfterSeconds) * time.Second, r.Max
 }
 
 func (r RetryRules) problems() []string {
@@ -233,6 +253,11 @@ func (r RetryRules) problems() []string {
 		}
 		if rule.AfterSeconds < 0 || rule.Max < 0 {
 			p = append(p, fmt.Sprintf("retry_rules.%s: after_seconds and max must be >= 0", o))
+		}
+		if rule.After != "" {
+			if err := (compliance.RetryRule{Outcome: o, After: rule.After}).Validate(); err != nil {
+				p = append(p, fmt.Sprintf("retry_rules.%s.after: %v", o, err))
+			}
 		}
 	}
 	sort.Strings(p)

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/callplane/callplane/campaigns/compliance"
 	"github.com/callplane/callplane/media"
 )
 
@@ -418,7 +419,11 @@ func (e *engine) finish(ctx context.Context, callID string, r Result) {
 
 func (e *engine) flushPending(ctx context.Context) {
 	for id, r := range e.pending {
-		after, most := e.c.rule(r.Outcome)
+		var pack *compliance.Pack
+		if p, ok := e.d.cfg.Rules.Packs[e.c.RulePack]; ok {
+			pack = &p
+		}
+		after, most := e.c.retry(r.Outcome, e.d.clock.Now(), pack)
 		after = time.Duration(float64(after) / e.d.cfg.TimeScale)
 		if err := e.d.store.EndAttempt(ctx, id, r, after, most, e.d.clock.Now()); err != nil {
 			e.log.Warn("write attempt outcome (will retry)", "call_id", id, "err", err)

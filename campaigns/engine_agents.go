@@ -209,7 +209,7 @@ func (e *engine) dialCallbacks(ctx context.Context, now time.Time) {
 	for i, s := range slots {
 		agents[i], node[s.agent] = s.agent, s.node
 	}
-	leases, err := e.d.store.LeaseCallbacks(ctx, e.id, agents, e.d.cfg.Owner, now)
+	leases, err := e.d.store.leaseCallbacks(ctx, e.id, agents, e.d.cfg.Owner, now, e.win.closedKey)
 	if err != nil {
 		if ctx.Err() == nil {
 			e.log.Warn("lease callbacks", "err", err)

@@ -130,11 +130,13 @@ func (e *engine) checkWindows(ctx context.Context, now time.Time) {
 	}
 }
 
-// dueZoneKeys lists the zone keys of a campaign's due leads.
+// dueZoneKeys lists the zone keys of a campaign's due leads and callbacks.
 func (s *Store) dueZoneKeys(ctx context.Context, campaignID int64, now time.Time) ([]string, error) {
 	var keys []string
-	err := s.db.SelectContext(ctx, &keys, `SELECT DISTINCT zone_key FROM leads
-		WHERE campaign_id = $1 AND status = 'pending' AND next_attempt_at <= $2`, campaignID, now)
+	err := s.db.SelectContext(ctx, &keys, `SELECT zone_key FROM leads
+		WHERE campaign_id = $1 AND status = 'pending' AND next_attempt_at <= $2
+		UNION SELECT l.zone_key FROM callbacks c JOIN leads l ON l.id = c.lead_id
+		WHERE c.campaign_id = $1 AND c.state = 'scheduled' AND c.due_at <= $2`, campaignID, now)
 	return keys, err
 }
 

@@ -160,7 +160,8 @@ func (a *App) Start(ctx context.Context) error {
 	a.ln = ln
 	a.srv = &http.Server{
 		Handler: api.New(api.Deps{
-			Store: store, Desk: a.desk, CallerIDs: a.cids, Hub: a.hub, Pool: a.pool, Trunks: a.trunks, Rules: rules, Phones: crm.PhoneNormalizer{DefaultRegion: a.cfg.Contacts.DefaultRegion},
+			Store: store, Desk: a.desk, CallerIDs: a.cids, Hub: a.hub, Pool: a.pool, Trunks: a.trunks, Rules: rules,
+			Calendars: a.cfg.Compliance.calendars(), Phones: crm.PhoneNormalizer{DefaultRegion: a.cfg.Contacts.DefaultRegion},
 			Clock: a.clock, Log: a.log, AdminToken: a.cfg.Auth.AdminToken,
 			Ping: db.PingContext, Gatherer: a.registry,
 		}),

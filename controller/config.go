@@ -76,17 +76,23 @@ type ComplianceConfig struct {
 	Calendars map[string]compliance.Calendar `yaml:"calendars"`
 }
 
+// calendars are the built-in holiday calendars with the configured.
+func (c ComplianceConfig) calendars() map[string]compliance.Calendar {
+	cals := compliance.Calendars()
+	for name, cal := range c.Calendars {
+		cal.Name = name
+		cals[name] = cal
+	}
+	return cals
+}
+
 // rules builds the dialer's rules: the built-in packs and calendars with the configured.
 func (c ComplianceConfig) rules() (campaigns.Rules, error) {
 	packs, err := compliance.Merge(c.Packs)
 	if err != nil {
 		return campaigns.Rules{}, fmt.Errorf("compliance.packs: %w", err)
 	}
-	cals := compliance.Calendars()
-	for name, cal := range c.Calendars {
-		cal.Name = name
-		cals[name] = cal
-	}
+	cals := c.calendars()
 	hol, err := compliance.NewHolidays(cals)
 	if err != nil {
 		return campaigns.Rules{}, fmt.Errorf("compliance.calendars: %w", err)

@@ -23,19 +23,22 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/callplane/callplane/campaigns"
+	"github.com/callplane/callplane/campaigns/compliance"
 	"github.com/callplane/callplane/crm"
 	"github.com/callplane/callplane/media"
 )
 
 // Deps are what the API serves from.
 type Deps struct {
-	Store      *campaigns.Store
-	Desk       *campaigns.Desk
-	CallerIDs  *campaigns.CallerIDs
-	Hub        *campaigns.Hub
-	Pool       *media.Pool
-	Trunks     *media.Trunks
-	Rules      campaigns.Rules
+	Store     *campaigns.Store
+	Desk      *campaigns.Desk
+	CallerIDs *campaigns.CallerIDs
+	Hub       *campaigns.Hub
+	Pool      *media.Pool
+	Trunks    *media.Trunks
+	Rules     campaigns.Rules
+	// Calendars are the holiday calendars (built-in and configured) for GET /holidays.
+	Calendars  map[string]compliance.Calendar
 	Phones     crm.PhoneNormalizer
 	Clock      media.Clock
 	Log        *slog.Logger
@@ -75,6 +78,7 @@ func New(d Deps) http.Handler {
 	v1.GET("/media/nodes", h.nodes)
 	v1.GET("/media/trunks", h.trunks)
 	v1.GET("/rule-packs", h.rulePacks)
+	v1.GET("/holidays", h.holidays)
 	v1.POST("/caller-id-pools", h.createCallerIDPool)
 	v1.GET("/caller-id-pools", h.listCallerIDPools)
 	v1.POST("/caller-id-pools/:name/numbers", h.addCallerIDs)
@@ -367,6 +371,10 @@ func (h *handlers) stats(c echo.Context) error {
 
 func (h *handlers) nodes(c echo.Context) error {
 	return c.JSON(http.StatusOK, map[string]any{"nodes": h.d.Pool.Status()})
+}
+
+func (h *handlers) holidays(c echo.Context) error {
+	return c.JSON(http.StatusOK, map[string]any{"calendars": h.d.Calendars})
 }
 
 func (h *handlers) rulePacks(c echo.Context) error {
