@@ -26,11 +26,12 @@ type engine struct {
 	refilled time.Time
 	lock     *sql.Conn // holds the campaign's advisory lock while non-nil
 	recheck  time.Time
-	idle     time.Time // no lead was due: do not look again before this
-	pace     *pacer    // agent campaigns only
-	forAgent bool      // set at creation (read by the dialer): the campaign bridges to agents
-	cbNext   time.Time // agent campaigns: when to look for due callbacks again
-	win      windows   // the schedule and the zones closed now
+	idle     time.Time         // no lead was due: do not look again before this
+	pace     *pacer            // agent campaigns only
+	forAgent bool              // set at creation (read by the dialer): the campaign bridges to agents
+	cbNext   time.Time         // agent campaigns: when to look for due callbacks again
+	win      windows           // the schedule and the zones closed now
+	xfers    map[string]string // flow transfers: outbound leg -> the call transferred
 }
 
 type liveCall struct {
@@ -49,7 +50,7 @@ func newEngine(d *Dialer, c Campaign) *engine {
 	return &engine{
 		d: d, id: c.ID, c: c, inbox: newMailbox(), forAgent: agentMode(c.DialMode),
 		log:   d.log.With("campaign_id", c.ID),
-		calls: map[string]*liveCall{}, pending: map[string]Result{},
+		calls: map[string]*liveCall{}, pending: map[string]Result{}, xfers: map[string]string{},
 	}
 }
 
@@ -308,6 +309,9 @@ func (e *engine) handleInbox(ctx context.Context) {
 func (e *engine) handle(ctx context.Context, ev media.Event) {
 	call := e.calls[ev.CallID]
 	if call == nil {
+		if _, ok := e.xfers[ev.CallID]; ok {
+			e.transferEvent(ctx, ev)
+		}
 		return
 	}
 	call.verified = true

@@ -6,8 +6,11 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/callplane/callplane/ivr"
 	"github.com/callplane/callplane/media"
@@ -39,6 +42,8 @@ type ivrCall struct {
 	// plays counts the prompts sent and not yet finished: only the end of the last one
 	// is the current prompt's (a caller may press during an earlier one).
 	plays int
+	// xfer is the call to an external number this call is being transferred to.
+	xfer string
 }
 
 // startFlow runs the campaign's flow on an answered call.
@@ -100,8 +105,7 @@ func (e *engine) flowAction(ctx context.Context, callID string, c *liveCall, a i
 		})
 	case ivr.Transfer:
 		if a.Queue == "" {
-			// External numbers are not transferred yet: the flow takes its failure branch.
-			e.flowEvent(ctx, callID, c, ivr.Event{Kind: ivr.EventTransferFailed}, now)
+			e.transferOut(ctx, callID, c, a, now)
 			return
 		}
 		agent, leg, ok := e.d.desk.Reserve(e.id, c.node, callID)
@@ -130,6 +134,58 @@ func (e *engine) flowAction(ctx context.Context, callID string, c *liveCall, a i
 		e.command(ctx, callID, c.node, "hangup", func(ctx context.Context, drv media.Driver) error {
 			return drv.Hangup(ctx, callID, a.Cause)
 		})
+	}
+}
+
+// transferOut calls the external number on the call's node; when it answers the two are
+// bridged (TransferDone), when it does not the flow takes its failure branch.
+func (e *engine) transferOut(ctx context.Context, callID string, c *liveCall, a ivr.Transfer, now time.Time) {
+	out := uuid.NewString()
+	c.ivr.xfer = out
+	e.xfers[out] = callID
+	e.d.claim(out, e)
+	req := media.OriginateRequest{CallID: out, Number: a.Number, CallerIDNumber: e.c.CallerID, RingTimeout: a.Timeout,
+		Vars: map[string]string{"callplane_campaign": strconv.FormatInt(e.id, 10), "callplane_transfer_of": callID}}
+	go func() {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		if _, err := e.d.pool.OriginateOn(ctx, "", c.node, req); err != nil {
+			e.log.Warn("flow transfer: call the number", "call_id", callID, "err", err)
+			e.inbox.push(media.Event{Kind: media.EventHangup, CallID: out, Hangup: &media.Hangup{Cause: media.CauseFromName("NORMAL_TEMPORARY_FAILURE")}})
+		}
+	}()
+}
+
+// transferEvent handles an event of a transfer's outbound leg.
+func (e *engine) transferEvent(ctx context.Context, ev media.Event) {
+	callID := e.xfers[ev.CallID]
+	c := e.calls[callID]
+	switch ev.Kind {
+	case media.EventAnswered:
+		if c == nil || c.ivr == nil || c.ivr.xfer != ev.CallID {
+			e.command(ctx, ev.CallID, ev.Node, "hangup", func(ctx context.Context, drv media.Driver) error {
+				return drv.Hangup(ctx, ev.CallID, "NORMAL_CLEARING")
+			})
+			return
+		}
+		if drv := e.d.pool.Driver(c.node); drv != nil {
+			e.bridgeCmd(ctx, drv, callID, ev.CallID, c.node)
+		}
+	case media.EventHangup:
+		delete(e.xfers, ev.CallID)
+		e.d.release(ev.CallID)
+		if c != nil && c.ivr != nil && c.ivr.xfer == ev.CallID {
+			c.ivr.xfer = ""
+			if c.ivr.st.Phase == ivr.PhaseTransfer {
+				e.flowEvent(ctx, callID, c, ivr.Event{Kind: ivr.EventTransferFailed}, e.d.clock.Now())
+				return
+			}
+			// The number it was put through to hung up: so does the caller (Asterisk would
+			// leave it alone in the bridge).
+			e.command(ctx, callID, c.node, "hangup", func(ctx context.Context, drv media.Driver) error {
+				return drv.Hangup(ctx, callID, "NORMAL_CLEARING")
+			})
+		}
 	}
 }
 
@@ -206,6 +262,10 @@ func (e *engine) flowMediaEvent(ctx context.Context, ev media.Event, c *liveCall
 			e.flowEvent(ctx, ev.CallID, c, ivr.Event{Kind: ivr.EventRecordingDone, Ref: ev.File, Duration: ev.Duration}, now)
 		}
 	case media.EventBridged:
+		if r.st.Phase == ivr.PhaseTransfer && r.xfer != "" {
+			e.flowEvent(ctx, ev.CallID, c, ivr.Event{Kind: ivr.EventTransferDone}, now)
+			return true
+		}
 		if r.st.Phase == ivr.PhaseTransfer && c.ag.agent != 0 && c.ag.bridged.IsZero() {
 			c.ag.bridged = now
 			e.d.desk.Bridged(c.ag.agent, ev.CallID)
@@ -216,6 +276,10 @@ func (e *engine) flowMediaEvent(ctx context.Context, ev media.Event, c *liveCall
 			e.flowEvent(ctx, ev.CallID, c, ivr.Event{Kind: ivr.EventTransferDone}, now)
 		}
 	case evBridgeFailed:
+		if r.st.Phase == ivr.PhaseTransfer && r.xfer != "" {
+			e.flowEvent(ctx, ev.CallID, c, ivr.Event{Kind: ivr.EventTransferFailed}, now)
+			return true
+		}
 		if r.st.Phase == ivr.PhaseTransfer && c.ag.agent != 0 {
 			e.d.desk.Unreserve(c.ag.agent, ev.CallID)
 			c.ag.agent = 0
@@ -261,6 +325,12 @@ func (e *engine) flowEnded(ctx context.Context, callID string, c *liveCall) {
 	r := c.ivr
 	if !r.st.Done() {
 		e.flowEvent(ctx, callID, c, ivr.Event{Kind: ivr.EventCallerHungUp}, e.d.clock.Now())
+	}
+	if out := r.xfer; out != "" {
+		// The caller left: the transfer's other leg goes too.
+		e.command(ctx, out, c.node, "hangup", func(ctx context.Context, drv media.Driver) error {
+			return drv.Hangup(ctx, out, "NORMAL_CLEARING")
+		})
 	}
 	if c.ag.agent != 0 {
 		if c.ag.bridged.IsZero() {

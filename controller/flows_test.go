@@ -116,3 +116,76 @@ func TestPressOneFlowOnBothNodeKinds(t *testing.T) {
 		}
 	}
 }
+
+// A flow's transfer to an external number calls it on the caller's node and bridges the
+// two when it answers (FreeSWITCH here); when the number is busy (Asterisk here) the flow
+// takes its failure branch.
+func TestFlowTransferToANumber(t *testing.T) {
+	model := fastModel(1)
+	fs := startFS(t, esltest.Options{Model: model, Seed: 43, PromptLength: 30 * time.Millisecond})
+	ast := startAst(t, aritest.Options{Username: "u", Password: "p", App: "callplane", Model: model, Seed: 44,
+		PlaybackDuration: 30 * time.Millisecond})
+	fs.Script("8613800138000", sim.Plan{Result: sim.Answer, Ring: 20 * time.Millisecond, Talk: 300 * time.Millisecond})
+	ast.Script("8613800138000", sim.Plan{Result: sim.Busy, Ring: 20 * time.Millisecond})
+	c := startApp(t,
+		NodeConfig{Name: "fs1", Kind: "freeswitch", Address: fs.Addr(), Password: "ClueCon",
+			DialTemplate: "sofia/gateway/x/{number}", Pools: []string{"freeswitch"}, Weight: 1},
+		NodeConfig{Name: "ast1", Kind: "asterisk", Address: ast.URL(), Username: "u", Password: "p", App: "callplane",
+			DialTemplate: "PJSIP/{number}@x", Pools: []string{"asterisk"}, Weight: 1})
+	flow := `id: operator
+version: 1
+start: main
+nodes:
+  main:
+    kind: menu
+    prompt: {file: ivr/menu.wav}
+    choices:
+      "0": operator
+    timeout: 2s
+    retries: 0
+  operator:
+    kind: transfer
+    number: "+8613800138000"
+    timeout: 5s
+    on_fail: sorry
+  sorry:
+    kind: hangup
+    prompt: {file: ivr/sorry.wav}
+`
+	if code := c.do("PUT", "/api/v1/flows/operator", "application/yaml", []byte(flow), nil); code != 200 {
+		t.Fatalf("publish: %d", code)
+	}
+	for i, tc := range []struct{ pool, result string }{{"freeswitch", "transferred"}, {"asterisk", "failed"}} {
+		var camp struct {
+			ID int64 `json:"id"`
+		}
+		var e map[string]any
+		if code := c.json("POST", "/api/v1/campaigns", map[string]any{"name": "operator-" + tc.pool, "max_concurrent": 2,
+			"calls_per_second": 50, "max_attempts": 1, "ring_timeout_seconds": 2, "media_pool": tc.pool, "flow": "operator"}, &e); code != 201 {
+			t.Fatalf("campaign: %d %v", code, e)
+		}
+		camp.ID = int64(e["id"].(float64))
+		num := fmt.Sprintf("861330090%04d", 1000+i)
+		fs.PressAfterPrompt(num, "0")
+		ast.PressAfterPrompt(num, "0")
+		fs.Script(num, sim.Plan{Result: sim.Answer, Ring: 20 * time.Millisecond, Talk: 3 * time.Second})
+		ast.Script(num, sim.Plan{Result: sim.Answer, Ring: 20 * time.Millisecond, Talk: 3 * time.Second})
+		var imp map[string]any
+		c.json("POST", fmt.Sprintf("/api/v1/campaigns/%d/contacts", camp.ID), []map[string]string{{"phone": "+" + num}}, &imp)
+		if imp["imported"] != float64(1) {
+			t.Fatalf("import: %v", imp)
+		}
+		c.json("POST", fmt.Sprintf("/api/v1/campaigns/%d/start", camp.ID), nil, nil)
+		c.waitCompleted(camp.ID)
+		var res struct {
+			Nodes map[string]map[string]int `json:"nodes"`
+		}
+		c.json("GET", fmt.Sprintf("/api/v1/campaigns/%d/flow-results", camp.ID), nil, &res)
+		if res.Nodes["operator"][tc.result] != 1 || (tc.result == "failed") != (res.Nodes["sorry"]["hangup"] == 1) {
+			t.Errorf("%s: %+v", tc.pool, res.Nodes)
+		}
+	}
+	if fs.Originates("8613800138000") != 1 || ast.Stats().Originates["8613800138000"] != 1 {
+		t.Errorf("the number was called %d + %d times", fs.Originates("8613800138000"), ast.Stats().Originates["8613800138000"])
+	}
+}
