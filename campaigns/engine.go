@@ -167,18 +167,7 @@ func (e *engine) dial(ctx context.Context, now time.Time) {
 			return
 		}
 	}
-	leases, err := e.d.store.leaseLeads(ctx, e.id, n, e.d.cfg.Owner, now, e.win.closedKey)
-	if err != nil {
-		if ctx.Err() == nil {
-			e.log.Warn("lease leads", "err", err)
-		}
-		return
-	}
-	if len(leases) == 0 {
-		// Nothing is due: spare the database a query every tick until the next recheck.
-		e.idle = e.recheck
-	}
-	leases = e.withinCaps(ctx, leases, now)
+	leases := e.lease(ctx, n, now)
 	for i, l := range leases {
 		e.tokens--
 		if !e.dncCleared(ctx, l, now) {
@@ -198,6 +187,22 @@ func (e *engine) dial(ctx context.Context, now time.Time) {
 			return
 		}
 	}
+}
+
+// lease takes up to n due leads outside the closed zones and within the attempt caps.
+func (e *engine) lease(ctx context.Context, n int, now time.Time) []Lease {
+	leases, err := e.d.store.leaseLeads(ctx, e.id, n, e.d.cfg.Owner, now, e.win.closedKey)
+	if err != nil {
+		if ctx.Err() == nil {
+			e.log.Warn("lease leads", "err", err)
+		}
+		return nil
+	}
+	if len(leases) == 0 {
+		// Nothing is due: spare the database a query every tick until the next recheck.
+		e.idle = e.recheck
+	}
+	return e.withinCaps(ctx, leases, now)
 }
 
 // dncCleared is the last word before the originate: a number put on a list since the

@@ -163,18 +163,7 @@ func (e *engine) offerPreviews(ctx context.Context, now time.Time, n int) {
 	if n <= 0 {
 		return
 	}
-	leases, err := e.d.store.leaseLeads(ctx, e.id, n, e.d.cfg.Owner, now, e.win.closedKey)
-	if err != nil {
-		if ctx.Err() == nil {
-			e.log.Warn("lease leads", "err", err)
-		}
-		return
-	}
-	if len(leases) == 0 {
-		e.idle = e.recheck
-	}
-	leases = e.withinCaps(ctx, leases, now)
-	for i, l := range leases {
+	for i, l := range e.lease(ctx, n, now) {
 		if !e.dncCleared(ctx, l, now) {
 			continue
 		}

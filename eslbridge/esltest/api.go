@@ -150,20 +150,7 @@ func (s *Server) broadcast(arg string) string {
 	c.setVar("current_application", "playback")
 	s.emit(s.channelEvent(c, "CHANNEL_EXECUTE", nil, []variable{{"Application", "playback"}, {"Application-Data", file}}))
 	s.emit(s.channelEvent(c, "PLAYBACK_START", nil, playbackHeaders(file)))
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		t := time.NewTimer(time.Duration(float64(s.opts.PromptLength) / s.scale))
-		defer t.Stop()
-		select {
-		case <-t.C:
-		case <-c.ended:
-			return
-		case <-s.done:
-			return
-		}
-		s.mu.Lock()
-		defer s.mu.Unlock()
+	s.later(c, s.opts.PromptLength, func() {
 		for i, f := range c.playing {
 			if f == file {
 				c.playing = append(c.playing[:i], c.playing[i+1:]...)
@@ -174,7 +161,7 @@ func (s *Server) broadcast(arg string) string {
 				return
 			}
 		}
-	}()
+	})
 	return "+OK Message sent\n"
 }
 

@@ -280,10 +280,20 @@ func (s *Server) pressAfterPrompt(c *call) {
 		press()
 		return
 	}
+	s.later(c, after, func() {
+		if !c.gone {
+			press()
+		}
+	})
+}
+
+// later runs fn with s.mu held after d of the callee's time, unless c ends or the server
+// closes first.
+func (s *Server) later(c *call, d time.Duration, fn func()) {
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
-		t := time.NewTimer(time.Duration(float64(after) / s.scale))
+		t := time.NewTimer(time.Duration(float64(d) / s.scale))
 		defer t.Stop()
 		select {
 		case <-t.C:
@@ -294,9 +304,7 @@ func (s *Server) pressAfterPrompt(c *call) {
 		}
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		if !c.gone {
-			press()
-		}
+		fn()
 	}()
 }
 
