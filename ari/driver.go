@@ -324,6 +324,9 @@ func (d *Driver) callErr(op, callID string, err error) error {
 // mediaURI turns a file into an ARI media URI: URIs with a scheme pass through, anything
 // else becomes sound:<name> without its extension.
 func mediaURI(file string) string {
+	if file == media.Beep {
+		return "tone:1000/250"
+	}
 	for _, s := range []string{"sound:", "recording:", "tone:", "digits:", "number:", "characters:"} {
 		if strings.HasPrefix(file, s) {
 			return file

@@ -318,6 +318,9 @@ func (e *engine) abandon(ctx context.Context, callID string, c *liveCall, now ti
 	e.pace.tracker.Abandoned(now)
 	e.d.metrics.Abandons.Inc()
 	e.publish("call.abandoned", callID, c.node, "")
+	if e.c.Flow != "" && e.startFlow(ctx, callID, c, now) {
+		return // an agent campaign's flow is its abandon message (configs/flows/abandon.yaml)
+	}
 	prompt := e.c.AbandonPrompt
 	if prompt == "" {
 		prompt = e.d.cfg.AbandonPrompt

@@ -97,6 +97,9 @@ func (e *engine) flowAction(ctx context.Context, callID string, c *liveCall, a i
 		r.collect, r.digits, r.promptDone = &a, "", false
 		play(a.Prompt)
 	case ivr.Record:
+		if a.Beep {
+			play(ivr.Play{File: media.Beep})
+		}
 		r.recording = fmt.Sprintf("callplane/recordings/%d/%s-%d.wav", e.id, callID, r.st.Steps)
 		r.deadline = now.Add(a.MaxLength)
 		path := r.recording

@@ -189,3 +189,51 @@ nodes:
 		t.Errorf("the number was called %d + %d times", fs.Originates("8613800138000"), ast.Stats().Originates["8613800138000"])
 	}
 }
+
+// In an agent campaign the flow is the abandon message: a person with no agent in time
+// hears configs/flows/abandon.yaml (text to speech on FreeSWITCH) and the call is in the
+// ledger.
+func TestAbandonMessageFlow(t *testing.T) {
+	fs := startFS(t, esltest.Options{Model: fastModel(1), Seed: 45, PromptLength: 30 * time.Millisecond})
+	fs.Script("6001", sim.Plan{Result: sim.Answer, Ring: 20 * time.Millisecond, Talk: time.Hour})
+	fs.Script("8613300906001", sim.Plan{Result: sim.Answer, Ring: 800 * time.Millisecond, Talk: 2 * time.Second})
+	c := startApp(t, NodeConfig{Name: "fs1", Kind: "freeswitch", Address: fs.Addr(), Password: "ClueCon",
+		DialTemplate: "sofia/gateway/x/{number}", Pools: []string{"default"}, Weight: 1})
+	src, err := os.ReadFile("../configs/flows/abandon.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.do("PUT", "/api/v1/flows/abandon", "application/yaml", src, nil)
+	var camp struct {
+		ID int64 `json:"id"`
+	}
+	c.json("POST", "/api/v1/campaigns", map[string]any{"name": "abandon-flow", "dial_mode": "progressive", "max_concurrent": 2,
+		"calls_per_second": 50, "max_attempts": 1, "ring_timeout_seconds": 3, "abandon_after_ms": 100, "flow": "abandon"}, &camp)
+	c.json("POST", fmt.Sprintf("/api/v1/campaigns/%d/contacts", camp.ID), []map[string]string{{"phone": "+8613300906001"}}, nil)
+	var a agentResp
+	c.json("POST", "/api/v1/agents", map[string]any{"name": "abandon-agent", "endpoints": map[string]string{"freeswitch": "user/6001"},
+		"campaigns": []map[string]any{{"campaign_id": camp.ID}}}, &a)
+	c.login(a.ID)
+	c.until("agent ready", func() bool { return c.agents(a.ID)[0].State == "ready" })
+	c.json("POST", fmt.Sprintf("/api/v1/campaigns/%d/start", camp.ID), nil, nil)
+	c.until("the call placed", func() bool { return fs.Originates("8613300906001") == 1 })
+	c.json("POST", fmt.Sprintf("/api/v1/agents/%d/pause", a.ID), nil, nil) // before the person answers
+	c.waitCompleted(camp.ID)
+	var res struct {
+		Nodes map[string]map[string]int `json:"nodes"`
+	}
+	c.json("GET", fmt.Sprintf("/api/v1/campaigns/%d/flow-results", camp.ID), nil, &res)
+	var led struct {
+		Last24h struct {
+			Abandoned int `json:"abandoned"`
+		} `json:"last_24h"`
+	}
+	c.json("GET", fmt.Sprintf("/api/v1/campaigns/%d/abandons", camp.ID), nil, &led)
+	spoke := false
+	for _, cmd := range fs.Commands() {
+		spoke = spoke || strings.Contains(cmd, `speak::flite|kal|This\sis\sCallplane`) // blanks escaped as ESL wants
+	}
+	if res.Nodes["message"]["hangup"] != 1 || led.Last24h.Abandoned != 1 || !spoke {
+		t.Errorf("abandon flow: %+v, ledger %d, spoken %v", res.Nodes, led.Last24h.Abandoned, spoke)
+	}
+}

@@ -334,6 +334,9 @@ func (d *Driver) Hangup(ctx context.Context, callID, cause string) error {
 // Play broadcasts file to the call's A leg. A text-to-speech prompt, written
 // "tts:<voice>:<text>" (media.TTS), is spoken with mod_flite through the speak application.
 func (d *Driver) Play(ctx context.Context, callID, file string) error {
+	if file == media.Beep {
+		file = "tone_stream://%(250,0,1000)"
+	}
 	if voice, text, ok := media.ParseTTS(file); ok {
 		if voice == "" {
 			voice = "kal"

@@ -50,6 +50,10 @@ type OriginateRequest struct {
 	Vars map[string]string
 }
 
+// Beep is the prompt for a short beep (before a voicemail recording); each driver plays
+// its server's own tone for it.
+const Beep = "tone:beep"
+
 // TTS writes a text-to-speech prompt for Driver.Play: "tts:<voice>:<text>". FreeSWITCH
 // speaks it with mod_flite; Asterisk has no speech synthesis of its own, so flows meant for
 // Asterisk use recorded files.
