@@ -192,7 +192,11 @@ func (e *engine) withinCaps(ctx context.Context, leases []Lease, now time.Time) 
 	for i, l := range leases {
 		phones[i], ids[i] = l.Phone, l.CallID
 	}
-	times, err := e.d.store.attemptTimes(ctx, phones, ids, now.Add(-31*24*time.Hour))
+	since := now.Add(-31 * 24 * time.Hour)
+	if caps.Total > 0 {
+		since = time.Time{}
+	}
+	times, err := e.d.store.attemptTimes(ctx, phones, ids, since)
 	if err != nil {
 		e.log.Warn("attempt caps: not dialing", "err", err)
 		for _, l := range leases {

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/callplane/callplane/campaigns/compliance"
 	"github.com/callplane/callplane/eslbridge/esltest"
 )
 
@@ -90,5 +91,52 @@ func TestCallingHoursAndDNCThroughTheAPI(t *testing.T) {
 	c.json("GET", fmt.Sprintf("/api/v1/campaigns/%d/compliance", camp.ID), nil, &comp)
 	if comp.Skips["window:closed"] != 2 || comp.Skips["dnc:campaign"] != 1 {
 		t.Errorf("compliance skips: %v", comp.Skips)
+	}
+}
+
+// A rule pack's daily cap counts a number's attempts across campaigns: the second
+// campaign does not call a number the first already called today, and says why.
+func TestAttemptCapAcrossCampaigns(t *testing.T) {
+	fs := startFS(t, esltest.Options{Model: fastModel(0), Seed: 52}) // nobody answers
+	c := startAppWith(t, func(cfg *Config, _ *Options) {
+		cfg.Compliance.Packs = map[string]compliance.Pack{"strict": {
+			Hours: compliance.Week{"mon": {"00:00-24:00"}, "tue": {"00:00-24:00"}, "wed": {"00:00-24:00"}, "thu": {"00:00-24:00"},
+				"fri": {"00:00-24:00"}, "sat": {"00:00-24:00"}, "sun": {"00:00-24:00"}},
+			MaxAttemptsDay: 1}}
+	}, NodeConfig{Name: "fs1", Kind: "freeswitch", Address: fs.Addr(), Password: "ClueCon",
+		DialTemplate: "sofia/gateway/x/{number}", Pools: []string{"default"}, Weight: 1})
+	phone := "+8613300907001"
+	var ids []int64
+	for _, name := range []string{"first", "second"} {
+		var camp struct {
+			ID int64 `json:"id"`
+		}
+		if code := c.json("POST", "/api/v1/campaigns", map[string]any{"name": "cap-" + name, "max_concurrent": 1, "calls_per_second": 50,
+			"max_attempts": 3, "retry_after_seconds": 0, "ring_timeout_seconds": 1, "rule_pack": "strict"}, &camp); code != 201 {
+			t.Fatalf("campaign: %d", code)
+		}
+		c.json("POST", fmt.Sprintf("/api/v1/campaigns/%d/contacts", camp.ID), []map[string]string{{"phone": phone}}, nil)
+		ids = append(ids, camp.ID)
+	}
+	c.json("POST", fmt.Sprintf("/api/v1/campaigns/%d/start", ids[0]), nil, nil)
+	c.until("the first call over", func() bool {
+		var st statsResp
+		c.json("GET", fmt.Sprintf("/api/v1/campaigns/%d/stats", ids[0]), nil, &st)
+		return st.Attempts == 1 && st.InProgress == 0
+	})
+	c.json("POST", fmt.Sprintf("/api/v1/campaigns/%d/start", ids[1]), nil, nil)
+	var comp struct {
+		Skips map[string]int `json:"skips"`
+	}
+	c.until("both campaigns held by the cap", func() bool {
+		n := 0
+		for _, id := range ids {
+			c.json("GET", fmt.Sprintf("/api/v1/campaigns/%d/compliance", id), nil, &comp)
+			n += comp.Skips["cap:daily"]
+		}
+		return n == 2 // the first campaign's retry and the second campaign's first try
+	})
+	if got := fs.Originates(strings.TrimPrefix(phone, "+")); got != 1 {
+		t.Errorf("%s dialed %d times today, cap 1", phone, got)
 	}
 }

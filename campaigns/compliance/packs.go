@@ -20,6 +20,8 @@ type Pack struct {
 	MaxAttempts30d int `yaml:"max_attempts_30d" json:"max_attempts_30d"`
 	// MaxAttemptsDay caps attempts to one number per local calendar day; 0 means no cap.
 	MaxAttemptsDay int `yaml:"max_attempts_day" json:"max_attempts_day"`
+	// MaxAttemptsTotal caps attempts to one number ever, across campaigns; 0 means no cap.
+	MaxAttemptsTotal int `yaml:"max_attempts_total" json:"max_attempts_total"`
 	// Holidays names calendars whose dates, in the callee's zone, have no calling hours.
 	Holidays []string `yaml:"holidays" json:"holidays"`
 	// Notes says where the rules come from.
@@ -132,7 +134,7 @@ func (p Pack) check() ([7][]Range, error) {
 
 // Caps returns the pack's attempt caps, for CheckCaps.
 func (p Pack) Caps() Caps {
-	return Caps{PerDay: p.MaxAttemptsDay, Per30Days: p.MaxAttempts30d}
+	return Caps{PerDay: p.MaxAttemptsDay, Per30Days: p.MaxAttempts30d, Total: p.MaxAttemptsTotal}
 }
 
 // rules is a pack ready to judge instants.
