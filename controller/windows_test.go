@@ -92,6 +92,27 @@ func TestCallingHoursAndDNCThroughTheAPI(t *testing.T) {
 	if comp.Skips["window:closed"] != 2 || comp.Skips["dnc:campaign"] != 1 {
 		t.Errorf("compliance skips: %v", comp.Skips)
 	}
+	if code := c.json("PATCH", fmt.Sprintf("/api/v1/campaigns/%d", camp.ID), map[string]any{"rule_pack": "xx"}, nil); code != 422 {
+		t.Errorf("patch to an unknown pack: %d", code)
+	}
+	// A schedule whose window closed at 10:00 yesterday (UTC) holds every call; patched
+	// to an open one, the campaign resumes by itself.
+	var held struct {
+		ID int64 `json:"id"`
+	}
+	c.json("POST", "/api/v1/campaigns", map[string]any{"name": "scheduled", "max_concurrent": 5, "calls_per_second": 50,
+		"max_attempts": 1, "ring_timeout_seconds": 1,
+		"schedule": map[string]any{"time_zone": "UTC", "open": []string{"0 9 * * *"}, "close": []string{"0 10 * * *"}}}, &held)
+	c.json("POST", fmt.Sprintf("/api/v1/campaigns/%d/contacts", held.ID), []map[string]string{{"phone": "+862150001009"}}, nil)
+	c.json("POST", fmt.Sprintf("/api/v1/campaigns/%d/start", held.ID), nil, nil)
+	if code := c.json("PATCH", fmt.Sprintf("/api/v1/campaigns/%d", held.ID), map[string]any{
+		"schedule": map[string]any{"time_zone": "UTC", "open": []string{"0 1 * * *"}, "close": []string{"0 10 * * *"}}}, nil); code != 200 {
+		t.Fatalf("patch the schedule: %d", code)
+	}
+	c.waitCompleted(held.ID)
+	if n := fs.Originates("862150001009"); n != 1 {
+		t.Errorf("after the window opened: %d originates", n)
+	}
 }
 
 // A rule pack's daily cap counts a number's attempts across campaigns: the second

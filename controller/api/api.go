@@ -71,6 +71,7 @@ func New(d Deps) http.Handler {
 	v1.GET("/openapi.yaml", func(c echo.Context) error { return c.Blob(http.StatusOK, "application/yaml", openAPI) })
 	v1.POST("/campaigns", h.createCampaign)
 	v1.GET("/campaigns/:id", h.getCampaign)
+	v1.PATCH("/campaigns/:id", h.patchCampaign)
 	v1.POST("/campaigns/:id/contacts", h.importContacts)
 	v1.GET("/campaigns/:id/contacts", h.listContacts)
 	v1.POST("/campaigns/:id/:action", h.act)
@@ -206,30 +207,6 @@ func (h *handlers) createCampaign(c echo.Context) error {
 	if req.MediaPool == "" {
 		req.MediaPool = "default"
 	}
-	known := false
-	for _, st := range h.d.Pool.Status() {
-		known = known || slices.Contains(st.Pools, req.MediaPool)
-	}
-	if !known {
-		return &campaigns.ValidationError{Problems: []string{fmt.Sprintf("media_pool: no node is in pool %q", req.MediaPool)}}
-	}
-	if req.Flow != "" {
-		if _, err := h.d.Store.Flow(c.Request().Context(), req.Flow); err != nil {
-			if errors.Is(err, campaigns.ErrNotFound) {
-				return &campaigns.ValidationError{Problems: []string{fmt.Sprintf("flow: no flow %q is published", req.Flow)}}
-			}
-			return err
-		}
-	}
-	if req.CallerIDPool != "" {
-		pools, err := h.d.Store.CallerIDPools(c.Request().Context())
-		if err != nil {
-			return err
-		}
-		if !slices.ContainsFunc(pools, func(p campaigns.CallerIDPool) bool { return p.Name == req.CallerIDPool }) {
-			return &campaigns.ValidationError{Problems: []string{fmt.Sprintf("caller_id_pool: no pool named %q", req.CallerIDPool)}}
-		}
-	}
 	camp := campaigns.Campaign{
 		Name: req.Name, DialMode: req.DialMode, MaxConcurrent: req.MaxConcurrent,
 		CallsPerSecond: req.CallsPerSecond, MaxAttempts: req.MaxAttempts,
@@ -242,7 +219,7 @@ func (h *handlers) createCampaign(c echo.Context) error {
 	if err := camp.Normalize(); err != nil {
 		return err
 	}
-	if p := h.d.Rules.Check(&camp); len(p) > 0 {
+	if p := h.checkCampaign(c.Request().Context())(&camp); len(p) > 0 {
 		return &campaigns.ValidationError{Problems: p}
 	}
 	camp, err := h.d.Store.CreateCampaign(c.Request().Context(), camp, h.d.Clock.Now())
@@ -250,6 +227,49 @@ func (h *handlers) createCampaign(c echo.Context) error {
 		return err
 	}
 	return c.JSON(http.StatusCreated, camp)
+}
+
+// checkCampaign returns the checks of a campaign against what this controller knows: its
+// media pool has nodes, its flow and caller-id pool exist, its rule pack and schedule hold.
+func (h *handlers) checkCampaign(ctx context.Context) func(*campaigns.Campaign) []string {
+	return func(camp *campaigns.Campaign) []string {
+		p := h.d.Rules.Check(camp)
+		known := false
+		for _, st := range h.d.Pool.Status() {
+			known = known || slices.Contains(st.Pools, camp.MediaPool)
+		}
+		if !known {
+			p = append(p, fmt.Sprintf("media_pool: no node is in pool %q", camp.MediaPool))
+		}
+		if camp.Flow != "" {
+			if _, err := h.d.Store.Flow(ctx, camp.Flow); err != nil {
+				p = append(p, fmt.Sprintf("flow: no flow %q is published", camp.Flow))
+			}
+		}
+		if camp.CallerIDPool != "" {
+			pools, err := h.d.Store.CallerIDPools(ctx)
+			if err != nil || !slices.ContainsFunc(pools, func(cp campaigns.CallerIDPool) bool { return cp.Name == camp.CallerIDPool }) {
+				p = append(p, fmt.Sprintf("caller_id_pool: no pool named %q", camp.CallerIDPool))
+			}
+		}
+		return p
+	}
+}
+
+func (h *handlers) patchCampaign(c echo.Context) error {
+	id, err := campaignID(c)
+	if err != nil {
+		return err
+	}
+	var p campaigns.CampaignPatch
+	if err := decodeJSON(c, &p); err != nil {
+		return err
+	}
+	camp, err := h.d.Store.UpdateCampaign(c.Request().Context(), id, p, h.checkCampaign(c.Request().Context()), h.d.Clock.Now())
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, camp)
 }
 
 func (h *handlers) getCampaign(c echo.Context) error {
