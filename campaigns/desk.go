@@ -38,6 +38,8 @@ type Desk struct {
 	wake   chan struct{}     // the writer has dirty states
 	ready  func()            // tells the engines an agent became free
 	decide func(media.Event) // hands a preview decision to the campaign's engine
+	// wrapped tells a campaign's engine how long a wrap-up of one of its calls took.
+	wrapped func(campaignID int64, d time.Duration)
 }
 
 type seat struct {
@@ -47,6 +49,7 @@ type seat struct {
 	call     string // the customer call reserved, on, or in wrap-up
 	campaign int64  // the campaign of call
 	wrapTill time.Time
+	wrapOf   int64  // the campaign of the call being wrapped up
 	pause    string // pause reason to apply when the call ends
 	idle     time.Time
 }
@@ -58,7 +61,8 @@ var ErrAgentState = fmt.Errorf("agent state does not allow this: %w", ErrConflic
 func NewDesk(store *Store, pool *media.Pool, clock media.Clock, log *slog.Logger, hub *Hub) *Desk {
 	return &Desk{store: store, pool: pool, clock: clock, log: log, hub: hub,
 		seats: map[int64]*seat{}, legs: map[string]int64{}, active: map[int64]bool{},
-		dirty: map[int64]bool{}, wake: make(chan struct{}, 1), ready: func() {}, decide: func(media.Event) {}}
+		dirty: map[int64]bool{}, wake: make(chan struct{}, 1), ready: func() {}, decide: func(media.Event) {},
+		wrapped: func(int64, time.Duration) {}}
 }
 
 // Load reads the agents from PostgreSQL; those recorded in another state than logged out
@@ -144,6 +148,11 @@ func (k *Desk) set(s *seat, state, reason string) {
 	now := k.clock.Now()
 	if state == AgentReady && s.a.State != AgentReady {
 		s.idle = now
+	}
+	if s.a.State == AgentWrapUp && state != AgentWrapUp && s.wrapOf != 0 {
+		c, d, wrapped := s.wrapOf, now.Sub(s.a.Since), k.wrapped
+		s.wrapOf = 0
+		go wrapped(c, d)
 	}
 	s.a.State, s.a.Since, s.a.PauseReason = state, now, reason
 	k.dirty[s.a.ID] = true
@@ -528,6 +537,7 @@ func (k *Desk) CallEnded(agentID int64, callID string) {
 		return
 	}
 	s.wrapTill = k.clock.Now().Add(time.Duration(s.a.MaxWrapMs) * time.Millisecond)
+	s.wrapOf = s.campaign
 	k.set(s, AgentWrapUp, "")
 }
 

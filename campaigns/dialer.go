@@ -124,7 +124,19 @@ func NewDialer(cfg Config, db *sqlx.DB, pool *media.Pool, clock media.Clock, log
 	}
 	d.desk.OnReady(d.wakeAgentEngines)
 	d.desk.onDecide(d.route)
+	d.desk.mu.Lock()
+	d.desk.wrapped = d.wrapped
+	d.desk.mu.Unlock()
 	return d
+}
+
+// wrapped hands a wrap-up time to the campaign's engine for its pacing estimates.
+func (d *Dialer) wrapped(campaignID int64, dur time.Duration) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if e := d.engines[campaignID]; e != nil {
+		e.inbox.push(media.Event{Kind: evWrapped, Duration: dur})
+	}
 }
 
 // Desk is the dialer's agent desk.

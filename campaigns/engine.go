@@ -312,6 +312,12 @@ func (e *engine) handleInbox(ctx context.Context) {
 }
 
 func (e *engine) handle(ctx context.Context, ev media.Event) {
+	if ev.Kind == evWrapped {
+		if e.pace != nil && ev.Duration > 0 {
+			e.pace.tracker.Wrapped(ev.Duration)
+		}
+		return
+	}
 	call := e.calls[ev.CallID]
 	if call == nil {
 		if _, ok := e.xfers[ev.CallID]; ok {

@@ -16,6 +16,7 @@ const (
 	evBridgeFailed media.EventKind = "callplane.bridge_failed"
 	evPreviewDial  media.EventKind = "callplane.preview_dial" // the agent dials the contact offered
 	evPreviewSkip  media.EventKind = "callplane.preview_skip" // the agent skips it
+	evWrapped      media.EventKind = "callplane.wrapped"      // an agent's wrap-up took Duration
 )
 
 // agentCall is the agent side of a live call in an agent campaign.
