@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -85,7 +86,7 @@ type Server struct {
 	live      map[string]*liveRecording
 	stored    map[string]string // recording name -> format
 	scripts   map[string]sim.Plan
-	presses   map[string]string // number -> digits pressed after the first prompt
+	press     sim.PressModel // Options.Press, plus the numbers given to PressAfterPrompt
 	clients   map[*wsClient]struct{}
 	holdCh    chan struct{} // non-nil while held; closed on release
 	stats     Stats
@@ -136,6 +137,7 @@ func New(opts Options) *Server {
 		live:       map[string]*liveRecording{},
 		stored:     map[string]string{},
 		scripts:    map[string]sim.Plan{},
+		press:      pressModel(opts.Press),
 		clients:    map[*wsClient]struct{}{},
 		sentDTMF:   map[string]string{},
 		stats:      Stats{Originates: map[string]int{}},
@@ -340,10 +342,10 @@ func (s *Server) HangupFar(channelID string) error {
 func (s *Server) PressAfterPrompt(number, digits string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.presses == nil {
-		s.presses = map[string]string{}
+	if s.press.Script == nil {
+		s.press.Script = map[string]string{}
 	}
-	s.presses[strings.TrimPrefix(number, "+")] = digits
+	s.press.Script[strings.TrimPrefix(number, "+")] = digits
 }
 
 // pressAfterPromptLocked presses ch's scripted digits, or what the press model draws,
@@ -353,11 +355,7 @@ func (s *Server) pressAfterPromptLocked(ch *channel) {
 		return
 	}
 	ch.pressed = true
-	digits, ok := s.presses[ch.number]
-	var after time.Duration
-	if !ok && s.opts.Press != nil {
-		digits, after, ok = s.opts.Press.Press(s.rng, ch.number)
-	}
+	digits, after, ok := s.press.Press(s.rng, ch.number)
 	if !ok || digits == "" {
 		return
 	}
@@ -626,4 +624,14 @@ func (s *Server) emitLocked(app string, ev *event) {
 			c.push(b)
 		}
 	}
+}
+
+// pressModel copies the callees' press model (an empty one when nil).
+func pressModel(m *sim.PressModel) sim.PressModel {
+	if m == nil {
+		return sim.PressModel{}
+	}
+	c := *m
+	c.Script = maps.Clone(m.Script)
+	return c
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -62,7 +63,7 @@ type Server struct {
 	seq        uint64
 	rng        *rand.Rand
 	scripts    map[string]sim.Plan
-	presses    map[string]string // number -> digits pressed after the first prompt
+	press      sim.PressModel // Options.Press, plus the numbers given to PressAfterPrompt
 	hold       bool
 	holdCh     chan struct{}
 	dropEvents func(name, uuid string) bool
@@ -97,8 +98,14 @@ func New(opts Options) *Server {
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
+	var press sim.PressModel
+	if opts.Press != nil {
+		press = *opts.Press
+		press.Script = maps.Clone(press.Script)
+	}
 	return &Server{
 		opts:       opts,
+		press:      press,
 		model:      model,
 		scale:      opts.TimeScale,
 		log:        log,
@@ -250,10 +257,10 @@ func (s *Server) DropEvents(drop func(name, uuid string) bool) {
 func (s *Server) PressAfterPrompt(number, digits string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.presses == nil {
-		s.presses = map[string]string{}
+	if s.press.Script == nil {
+		s.press.Script = map[string]string{}
 	}
-	s.presses[strings.TrimPrefix(number, "+")] = digits
+	s.press.Script[strings.TrimPrefix(number, "+")] = digits
 }
 
 // pressAfterPrompt presses c's scripted digits, or what the press model draws, once.
@@ -263,11 +270,7 @@ func (s *Server) pressAfterPrompt(c *call) {
 		return
 	}
 	c.pressed = true
-	digits, ok := s.presses[c.number]
-	var after time.Duration
-	if !ok && s.opts.Press != nil {
-		digits, after, ok = s.opts.Press.Press(s.rng, c.number)
-	}
+	digits, after, ok := s.press.Press(s.rng, c.number)
 	if !ok || digits == "" {
 		return
 	}
