@@ -99,27 +99,10 @@ func (a *App) seedDemo(ctx context.Context, store *campaigns.Store) error {
 
 // seedBroadcast creates and starts the demo broadcast campaign.
 func (a *App) seedBroadcast(ctx context.Context, store *campaigns.Store) error {
-	now := a.clock.Now()
-	c, err := store.CreateCampaign(ctx, campaigns.Campaign{
+	return a.seedCampaign(ctx, store, campaigns.Campaign{
 		Name: demoCampaign, DialMode: campaigns.ModeBroadcast, MaxConcurrent: 30, CallsPerSecond: 20,
 		MaxAttempts: 3, RetryAfterSeconds: 60, MediaPool: "default",
-	}, now)
-	if err != nil {
-		return fmt.Errorf("demo campaign: %w", err)
-	}
-	var rows []crm.ImportRow
-	for i := 0; i < a.cfg.Demo.Contacts; i++ {
-		phone := fmt.Sprintf("+86138%08d", (i*7919+1234567)%100000000)
-		rows = append(rows, crm.ImportRow{Line: i + 2, Phone: phone, RawPhone: phone, Name: fmt.Sprintf("演示客户 %d", i+1)})
-	}
-	if _, err := store.Import(ctx, c.ID, crm.ImportResult{Rows: rows}, now); err != nil {
-		return fmt.Errorf("demo contacts: %w", err)
-	}
-	if _, err := store.Act(ctx, c.ID, "start", now); err != nil {
-		return fmt.Errorf("demo start: %w", err)
-	}
-	a.log.Info("demo: campaign started", "campaign_id", c.ID, "contacts", len(rows))
-	return nil
+	}, demoContacts{prefix: "+86138", offset: 1234567, n: a.cfg.Demo.Contacts, name: "演示客户"}, 0, 0)
 }
 
 // seedPressOne creates a broadcast campaign running the press1 flow (configs/flows) with
@@ -129,23 +112,47 @@ func (a *App) seedPressOne(ctx context.Context, store *campaigns.Store) error {
 		a.log.Warn("demo: no press1 flow published (flows_dir); skipping the press-1 campaign", "err", err)
 		return nil
 	}
-	now := a.clock.Now()
-	c, err := store.CreateCampaign(ctx, campaigns.Campaign{
+	return a.seedCampaign(ctx, store, campaigns.Campaign{
 		Name: demoPressOne, DialMode: campaigns.ModeBroadcast, MaxConcurrent: 10, CallsPerSecond: 10,
 		MaxAttempts: 2, RetryAfterSeconds: 60, MediaPool: "default", Flow: "press1",
-	}, now)
+	}, demoContacts{prefix: "+86137", offset: 2345678, n: a.cfg.Demo.Contacts, name: "按键客户"}, demoAgents, demoAgents+2)
+}
+
+// seedPredictive creates a predictive campaign worked by ten simulated agents, five on
+// each node. The abandon deadline is divided by the time scale like the calls' durations.
+func (a *App) seedPredictive(ctx context.Context, store *campaigns.Store) error {
+	return a.seedCampaign(ctx, store, campaigns.Campaign{
+		Name: demoPredictive, DialMode: campaigns.ModePredictive, MaxConcurrent: 40, CallsPerSecond: 20,
+		MaxAttempts: 3, RetryAfterSeconds: 60, MediaPool: "default",
+		AbandonAfterMs: max(1, int(2000/a.cfg.Demo.TimeScale)),
+	}, demoContacts{prefix: "+86139", offset: 7654321, n: 3 * a.cfg.Demo.Contacts, name: "预测客户"}, 0, demoAgents)
+}
+
+// demoContacts describes a demo contact list: n numbers under prefix, spread by a stride.
+type demoContacts struct {
+	prefix string
+	offset int
+	n      int
+	name   string
+}
+
+// seedCampaign creates a demo campaign, imports its contacts, creates the simulated agents
+// [firstAgent, lastAgent) for it (alternating nodes) and starts it.
+func (a *App) seedCampaign(ctx context.Context, store *campaigns.Store, camp campaigns.Campaign, list demoContacts, firstAgent, lastAgent int) error {
+	now := a.clock.Now()
+	c, err := store.CreateCampaign(ctx, camp, now)
 	if err != nil {
-		return fmt.Errorf("demo press-1 campaign: %w", err)
+		return fmt.Errorf("demo campaign %s: %w", camp.Name, err)
 	}
 	var rows []crm.ImportRow
-	for i := 0; i < a.cfg.Demo.Contacts; i++ {
-		phone := fmt.Sprintf("+86137%08d", (i*7919+2345678)%100000000)
-		rows = append(rows, crm.ImportRow{Line: i + 2, Phone: phone, RawPhone: phone, Name: fmt.Sprintf("按键客户 %d", i+1)})
+	for i := range list.n {
+		phone := fmt.Sprintf("%s%08d", list.prefix, (i*7919+list.offset)%100000000)
+		rows = append(rows, crm.ImportRow{Line: i + 2, Phone: phone, RawPhone: phone, Name: fmt.Sprintf("%s %d", list.name, i+1)})
 	}
 	if _, err := store.Import(ctx, c.ID, crm.ImportResult{Rows: rows}, now); err != nil {
-		return fmt.Errorf("demo press-1 contacts: %w", err)
+		return fmt.Errorf("demo contacts of %s: %w", camp.Name, err)
 	}
-	for i := demoAgents; i < demoAgents+2; i++ {
+	for i := firstAgent; i < lastAgent; i++ {
 		kind, node, ep := "freeswitch", "fs-demo", "user/"+demoAgentNumber(i)
 		if i%2 == 1 {
 			kind, node, ep = "asterisk", "ast-demo", "PJSIP/"+demoAgentNumber(i)
@@ -160,52 +167,9 @@ func (a *App) seedPressOne(ctx context.Context, store *campaigns.Store) error {
 		a.desk.Add(ag)
 	}
 	if _, err := store.Act(ctx, c.ID, "start", now); err != nil {
-		return fmt.Errorf("demo press-1 start: %w", err)
+		return fmt.Errorf("demo start of %s: %w", camp.Name, err)
 	}
-	a.log.Info("demo: press-1 campaign started", "campaign_id", c.ID, "flow", "press1", "contacts", len(rows))
-	return nil
-}
-
-// seedPredictive creates a predictive campaign worked by ten simulated agents, five on
-// each node, and starts it. Durations are divided by the time scale like the calls'.
-func (a *App) seedPredictive(ctx context.Context, store *campaigns.Store) error {
-	now := a.clock.Now()
-	scale := a.cfg.Demo.TimeScale
-	c, err := store.CreateCampaign(ctx, campaigns.Campaign{
-		Name: demoPredictive, DialMode: campaigns.ModePredictive, MaxConcurrent: 40, CallsPerSecond: 20,
-		MaxAttempts: 3, RetryAfterSeconds: 60, MediaPool: "default",
-		AbandonAfterMs: max(1, int(2000/scale)),
-	}, now)
-	if err != nil {
-		return fmt.Errorf("demo predictive campaign: %w", err)
-	}
-	var rows []crm.ImportRow
-	for i := 0; i < 3*a.cfg.Demo.Contacts; i++ {
-		phone := fmt.Sprintf("+86139%08d", (i*7919+7654321)%100000000)
-		rows = append(rows, crm.ImportRow{Line: i + 2, Phone: phone, RawPhone: phone, Name: fmt.Sprintf("预测客户 %d", i+1)})
-	}
-	if _, err := store.Import(ctx, c.ID, crm.ImportResult{Rows: rows}, now); err != nil {
-		return fmt.Errorf("demo predictive contacts: %w", err)
-	}
-	for i := range demoAgents {
-		kind, node := "freeswitch", "fs-demo"
-		ep := "user/" + demoAgentNumber(i)
-		if i%2 == 1 {
-			kind, node, ep = "asterisk", "ast-demo", "PJSIP/"+demoAgentNumber(i)
-		}
-		ag, err := store.CreateAgent(ctx, campaigns.Agent{
-			Name: fmt.Sprintf("坐席 %02d", i+1), Team: "demo", Endpoints: campaigns.Endpoints{kind: ep}, Node: node,
-			MaxWrapMs: max(1, int(15000/scale)), Campaigns: []campaigns.AgentCampaign{{CampaignID: c.ID, Priority: 1}},
-		}, now)
-		if err != nil {
-			return fmt.Errorf("demo agent: %w", err)
-		}
-		a.desk.Add(ag)
-	}
-	if _, err := store.Act(ctx, c.ID, "start", now); err != nil {
-		return fmt.Errorf("demo predictive start: %w", err)
-	}
-	a.log.Info("demo: predictive campaign started", "campaign_id", c.ID, "contacts", len(rows), "agents", demoAgents)
+	a.log.Info("demo: campaign started", "campaign_id", c.ID, "name", camp.Name, "contacts", len(rows), "agents", lastAgent-firstAgent)
 	return nil
 }
 

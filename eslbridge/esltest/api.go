@@ -187,24 +187,11 @@ func (s *Server) record(arg string) string {
 		s.emit(s.channelEvent(c, "RECORD_START", nil, []variable{{"Record-File-Path", path}}))
 		if len(argv) > 3 {
 			if limit, err := strconv.Atoi(argv[3]); err == nil && limit > 0 {
-				s.wg.Add(1)
-				go func() {
-					defer s.wg.Done()
-					t := time.NewTimer(time.Duration(float64(time.Duration(limit)*time.Second) / s.scale))
-					defer t.Stop()
-					select {
-					case <-t.C:
-					case <-c.ended:
-						return
-					case <-s.done:
-						return
-					}
-					s.mu.Lock()
-					defer s.mu.Unlock()
+				s.later(c, time.Duration(limit)*time.Second, func() {
 					if at, ok := c.recordAt[path]; ok && at.Equal(start) && !c.gone {
 						s.recordStop(c, path, "success-maxtime")
 					}
-				}()
+				})
 			}
 		}
 		return "+OK Success\n"
