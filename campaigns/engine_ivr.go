@@ -3,6 +3,7 @@ package campaigns
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -67,7 +68,7 @@ func (e *engine) flowEvent(ctx context.Context, callID string, c *liveCall, ev i
 	r := c.ivr
 	r.ctx.Now = now
 	st, actions, steps, err := ivr.Step(r.flow, r.st, ev, r.ctx)
-	if err != nil && err != ivr.ErrLoop {
+	if err != nil && !errors.Is(err, ivr.ErrLoop) {
 		e.log.Debug("flow event ignored", "call_id", callID, "event", ev.Kind, "err", err)
 		return
 	}
