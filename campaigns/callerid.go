@@ -243,7 +243,14 @@ func (c *CallerIDs) pool(ctx context.Context, name string, now time.Time) (*cidP
 	if i < 0 {
 		return nil, fmt.Errorf("caller-id pool %q: %w", name, ErrNotFound)
 	}
-	fresh := &cidPool{cfg: ps[i], loaded: now}
+	return c.load(ctx, ps[i], now)
+}
+
+// load installs a pool's configuration as read at now, keeping the use of the numbers it
+// already tracks and seeding the others from the attempts of the last 24 h. c.mu held.
+func (c *CallerIDs) load(ctx context.Context, cfg CallerIDPool, now time.Time) (*cidPool, error) {
+	p := c.pools[cfg.Name]
+	fresh := &cidPool{cfg: cfg, loaded: now}
 	known := map[string]*cidNum{}
 	if p != nil {
 		for _, n := range p.nums {
@@ -251,7 +258,7 @@ func (c *CallerIDs) pool(ctx context.Context, name string, now time.Time) (*cidP
 		}
 	}
 	var seed []string
-	for _, n := range ps[i].Numbers {
+	for _, n := range cfg.Numbers {
 		if k := known[n.Number]; k != nil {
 			k.CallerID = n
 			fresh.nums = append(fresh.nums, k)
@@ -276,7 +283,7 @@ func (c *CallerIDs) pool(ctx context.Context, name string, now time.Time) (*cidP
 			}
 		}
 	}
-	c.pools[name] = fresh
+	c.pools[cfg.Name] = fresh
 	return fresh, nil
 }
 
@@ -402,9 +409,11 @@ func (c *CallerIDs) Pools(ctx context.Context, now time.Time) ([]CallerIDPool, e
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for i := range ps {
-		p, err := c.pool(ctx, ps[i].Name, now)
-		if err != nil {
-			return nil, err
+		p := c.pools[ps[i].Name]
+		if p == nil || now.Sub(p.loaded) >= poolReload {
+			if p, err = c.load(ctx, ps[i], now); err != nil {
+				return nil, err
+			}
 		}
 		for j := range ps[i].Numbers {
 			num := &ps[i].Numbers[j]
