@@ -38,6 +38,7 @@ const (
 
 type call struct {
 	dialAt  int64
+	ansAt   int64 // when a screened call was answered (0: not screened)
 	talk    int64
 	outcome uint8
 	state   uint8
@@ -123,15 +124,16 @@ type run struct {
 	nReady int
 	nTalk  int
 
-	closing  bool
-	dayIdx   int
-	tracker  *pacing.Tracker
-	policy   pacing.Policy
-	dialer   dialer
-	vd       *vicidial
-	snapOn   []time.Duration
-	snapWrap []time.Duration
-	snapRing []time.Duration
+	closing    bool
+	dayIdx     int
+	tracker    *pacing.Tracker
+	policy     pacing.Policy
+	dialer     dialer
+	vd         *vicidial
+	snapOn     []time.Duration
+	snapWrap   []time.Duration
+	snapRing   []time.Duration
+	snapScreen []time.Duration
 
 	st runStats
 }
@@ -167,7 +169,7 @@ func newRun(sc *Scenario, policy string, seed uint64) *run {
 	r.st.waitHist = make([]int64, waitBins+1)
 	// The tracker starts from the scenario's nominal figures, weighted as a few dials, so
 	// that real observations take over within minutes.
-	r.tracker = pacing.NewTracker(sc.Pacing.BudgetWindow, pacing.Stats{
+	prior := pacing.Stats{
 		Dials:       20,
 		AnswerRate:  c.AnswerRate * (1 - c.MachineShare*sc.AMD.Sensitivity*b2f(sc.AMD.Enabled)),
 		Ring:        pacing.LogNormalMedian(c.Ring.median(), c.Ring.Sigma),
@@ -175,7 +177,13 @@ func newRun(sc *Scenario, policy string, seed uint64) *run {
 		RingTimeout: c.RingTimeout,
 		Talk:        pacing.LogNormalMean(c.Talk.mean(), c.Talk.Sigma),
 		Wrap:        pacing.LogNormalMean(c.Wrap.mean(), c.Wrap.Sigma),
-	})
+	}
+	if sc.AMD.Enabled {
+		prior.Screens = prior.Dials
+		prior.Screen = pacing.LogNormalMedian(sc.AMD.Delay, 0)
+		prior.ScreenPass = c.MachineShare*(1-sc.AMD.Sensitivity) + (1-c.MachineShare)*(1-sc.AMD.FalsePositiveRate)
+	}
+	r.tracker = pacing.NewTracker(sc.Pacing.BudgetWindow, prior)
 	switch policy {
 	case PolicyProgressive:
 		r.policy = pacing.Progressive{}
@@ -324,7 +332,7 @@ func (r *run) decide() {
 }
 
 func (r *run) snapshot() pacing.Snapshot {
-	r.snapOn, r.snapWrap, r.snapRing = r.snapOn[:0], r.snapWrap[:0], r.snapRing[:0]
+	r.snapOn, r.snapWrap, r.snapRing, r.snapScreen = r.snapOn[:0], r.snapWrap[:0], r.snapRing[:0], r.snapScreen[:0]
 	for i := range r.agents {
 		a := &r.agents[i]
 		if a.breaksDue > 0 {
@@ -338,19 +346,25 @@ func (r *run) snapshot() pacing.Snapshot {
 		}
 	}
 	for _, id := range r.ringing {
-		r.snapRing = append(r.snapRing, time.Duration(r.now-r.calls[id].dialAt))
+		// The dialer sees the answer: a call being screened by AMD is no longer ringing.
+		if k := &r.calls[id]; k.ansAt > 0 && r.now >= k.ansAt {
+			r.snapScreen = append(r.snapScreen, time.Duration(r.now-k.ansAt))
+		} else {
+			r.snapRing = append(r.snapRing, time.Duration(r.now-k.dialAt))
+		}
 	}
 	now := r.at(r.now)
 	p := r.sc.Pacing
 	return pacing.Snapshot{
-		Now:     now,
-		Ready:   r.nReady,
-		OnCall:  r.snapOn,
-		InWrap:  r.snapWrap,
-		Ringing: r.snapRing,
-		Waiting: r.nWait,
-		Stats:   r.tracker.Stats(),
-		Budget:  r.tracker.Budget(now, p.Target, p.HardCap, r.sc.Abandon.After),
+		Now:       now,
+		Ready:     r.nReady,
+		OnCall:    r.snapOn,
+		InWrap:    r.snapWrap,
+		Ringing:   r.snapRing,
+		Screening: r.snapScreen,
+		Waiting:   r.nWait,
+		Stats:     r.tracker.Stats(),
+		Budget:    r.tracker.Budget(now, p.Target, p.HardCap, r.sc.Abandon.After),
 	}
 }
 
@@ -393,6 +407,7 @@ func (r *run) place(n int) {
 			machine := r.rc.Float64() < c.MachineShare
 			detect := r.rc.Float64()
 			if r.sc.AMD.Enabled {
+				k.ansAt = end
 				end += int64(r.sc.AMD.Delay)
 			}
 			switch {
@@ -454,6 +469,9 @@ func (r *run) callEnd(id int32) {
 	r.ringing[k.ringPos] = last
 	r.calls[last].ringPos = k.ringPos
 	r.ringing = r.ringing[:len(r.ringing)-1]
+	if k.ansAt > 0 {
+		r.tracker.Screened(time.Duration(r.now-k.ansAt), k.outcome == outHuman || k.outcome == outMachineThrough)
+	}
 	switch k.outcome {
 	case outNoConnect, outRingOut, outAMDMachine, outAMDFalsePos:
 		r.tracker.NotConnected(time.Duration(r.now-k.dialAt), k.outcome == outRingOut)
@@ -465,7 +483,11 @@ func (r *run) callEnd(id int32) {
 		return
 	}
 	r.st.connects++
-	r.tracker.Connected(time.Duration(r.now - k.dialAt))
+	if k.ansAt > 0 {
+		r.tracker.Connected(time.Duration(k.ansAt - k.dialAt))
+	} else {
+		r.tracker.Connected(time.Duration(r.now - k.dialAt))
+	}
 	if k.outcome == outHuman {
 		r.st.liveAns[r.hourIdx()]++
 	}

@@ -18,9 +18,12 @@ type Snapshot struct {
 	OnCall []time.Duration
 	// InWrap holds, per agent in wrap-up, the wrap-up time so far.
 	InWrap []time.Duration
-	// Ringing holds, per call placed and not yet connected or ended, the time since it was
-	// placed (ringing, and answer-machine detection when it is on).
+	// Ringing holds, per call placed and not yet answered or ended, the time since it was
+	// placed.
 	Ringing []time.Duration
+	// Screening holds, per call answered and still being screened by answer-machine
+	// detection, the time since the answer. Empty where no detection runs.
+	Screening []time.Duration
 	// Waiting counts the connected calls waiting for an agent (each abandons when
 	// Budget.AbandonAfter passes without one).
 	Waiting int
@@ -33,6 +36,9 @@ type Snapshot struct {
 // Agents is the number of agents working the campaign now (not on a break, logged in).
 func (s Snapshot) Agents() int { return s.Ready + s.Reserved + len(s.OnCall) + len(s.InWrap) }
 
+// unmatched counts the calls placed that have no agent yet.
+func (s Snapshot) unmatched() int { return len(s.Ringing) + len(s.Screening) + s.Waiting }
+
 // Stats are estimates from recent calls.
 type Stats struct {
 	// Dials is the number of dials behind the estimates (decayed; see Tracker.HalfLife).
@@ -44,13 +50,23 @@ type Stats struct {
 	// timeout; the others (busy, rejected, failed, hung up by answer-machine detection)
 	// end after a time distributed as Fail. 0..1.
 	RingOutShare float64
-	// Ring is the distribution of the time from dial to connect, for connected calls.
+	// Ring is the distribution of the time from dial to answer, for connected calls (the
+	// connect follows the answer, after Screen when answers are screened).
 	Ring LogNormal
 	// Fail is the distribution of the time to the end of dials that neither connect nor
 	// ring out.
 	Fail LogNormal
 	// RingTimeout is when an unanswered call gives up (0: none).
 	RingTimeout time.Duration
+	// Screens is the number of screened answers behind Screen and ScreenPass (decayed;
+	// 0 where no answer-machine detection runs).
+	Screens float64
+	// Screen is the distribution of the time answer-machine detection takes, from the
+	// answer to its verdict; for a screened call, Ring includes it.
+	Screen LogNormal
+	// ScreenPass is the share of screened answers handed to the dialer (persons, and
+	// machines detection missed). 0..1.
+	ScreenPass float64
 	// Talk and Wrap are the distributions of talk and wrap-up times.
 	Talk, Wrap LogNormal
 }
@@ -116,16 +132,14 @@ type Progressive struct{}
 
 func (Progressive) Name() string { return "progressive" }
 
-func (Progressive) Dials(s Snapshot) int {
-	return max(0, s.Ready-len(s.Ringing)-s.Waiting)
-}
+func (Progressive) Dials(s Snapshot) int { return max(0, s.Ready-s.unmatched()) }
 
 // Broadcast plays a message without agents: it keeps Lines calls in progress.
 type Broadcast struct{ Lines int }
 
 func (Broadcast) Name() string { return "broadcast" }
 
-func (b Broadcast) Dials(s Snapshot) int { return max(0, b.Lines-len(s.Ringing)-s.Waiting) }
+func (b Broadcast) Dials(s Snapshot) int { return max(0, b.Lines-s.unmatched()) }
 
 // LogNormal is a lognormal distribution of durations: ln(seconds) ~ N(Mu, Sigma²).
 type LogNormal struct{ Mu, Sigma float64 }

@@ -5,22 +5,29 @@ import "math"
 // Predictive places calls ahead of free agents and spends an explicit abandon budget.
 //
 // For a candidate number n of new calls it computes, at horizons h over the time a new
-// call takes to connect (quantiles of Stats.Ring), the calls that will have connected by h
-// and the agents that will be free by h + AbandonAfter:
+// call takes to connect (quantiles of Stats.Ring, plus the screening time when answers are
+// screened), the calls that will have connected by h and the agents that will be free by
+// h + AbandonAfter:
 //
-//   - demand D(h) = Waiting + Σ ringing Bernoulli(q_k(h)) + Binomial(n, AnswerRate·F_ring(h)),
-//     where q_k(h) is the chance that ringing call k, alive after r_k, connects within h;
-//   - supply S(h) = Ready + Σ on-call Bernoulli(P(talk left + mean wrap ≤ h+w | talk so far))
-//   - Σ wrap-up Bernoulli(P(wrap left ≤ h+w | wrap so far)).
+//   - demand D(h) = Waiting + Σ_k Bernoulli(q_k(h)) + Σ_k Bernoulli(s_k(h)) + Binomial(n,
+//     AnswerRate·F_ring(h − screen)), where q_k(h) is the chance that ringing call k,
+//     unanswered after r_k, connects within h, and s_k(h) the chance that call k, being
+//     screened by answer-machine detection, is handed over within h (ScreenPass, timed by
+//     Stats.Screen);
+//   - supply S(h) = Ready + Σ on-call Bernoulli(P(talk left + mean wrap ≤ h+w | talk so
+//     far)) + Σ wrap-up Bernoulli(P(wrap left ≤ h+w | wrap so far)).
 //
 // D−S is approximated by a normal distribution with the exact mean and variance of those
 // sums, and the expected abandons are E_ab(n) = max_h E[(D(h)−S(h))⁺]. The policy places
-// the largest n (scanning up from 0, stopping at the first that fails) such that
+// the largest n (scanning up from 0, stopping at the first that fails) such that the n-th
+// call's own expected abandons stay within the allowance,
 //
-//	E_ab(n) − E_ab(0) ≤ a · n · AnswerRate   and   Reserve · E_ab(n) ≤ Budget.Left() − 1
+//	E_ab(n) − E_ab(n−1) ≤ a · AnswerRate   and   Reserve · E_ab(n) ≤ Budget.Left() − 1
 //
-// where the allowance a = T·min(Boost, Gain·(1 − rate/T)), with T the target lowered to
-// HardCap and then by Margin, shrinks as the abandon rate measured in the budget window (counting Reserve ·
+// so that the budget goes where a call is least likely to be abandoned (the last call's
+// marginal cost, not the batch's average, is what the allowance prices). The allowance
+// a = T·min(Boost, Gain·(1 − rate/T)), with T the target lowered to HardCap and then by
+// Margin, shrinks as the abandon rate measured in the budget window (counting Reserve ·
 // E_ab(0) for the calls in flight) nears T: a proportional controller that corrects the
 // model's own bias against what was actually measured. The marginal allowance may exceed
 // the hard cap (up to Boost × T); what T bounds is the measured rate. It never places fewer
@@ -120,13 +127,13 @@ func (p Predictive) Dials(s Snapshot) int {
 	// Enough calls to occupy every agent several times over bounds the scan.
 	limit := int(math.Ceil(4*float64(agents+1)/pa)) + 1
 	best := 0
-	ab0 := inFlight / reserve
+	prev := inFlight / reserve
 	for n := 1; n <= limit; n++ {
 		ab := m.abandons(n)
-		if ab-ab0 > allow*float64(n)*pa || reserve*ab > left+inFlight {
+		if ab-prev > allow*pa || reserve*ab > left+inFlight {
 			break
 		}
-		best = n
+		best, prev = n, ab
 	}
 	return max(best, prog)
 }
@@ -134,12 +141,11 @@ func (p Predictive) Dials(s Snapshot) int {
 // model holds, per horizon, the mean of D−S and the covariances between horizons without
 // new calls, and the share of a new call's chance to connect that falls within each.
 type model struct {
-	mu       [nh]float64
-	cov      [nh][nh]float64
-	ring     [nh]float64 // expected connects of the ringing calls by each horizon
-	c        [nh]float64
-	relErr   float64
-	connects float64 // expected connects of the waiting and ringing calls
+	mu     [nh]float64
+	cov    [nh][nh]float64
+	ring   [nh]float64 // expected connects of the ringing and screened calls by each horizon
+	c      [nh]float64
+	relErr float64
 }
 
 const nh = len(horizons)
@@ -149,9 +155,15 @@ func newModel(s Snapshot, relErr float64) *model {
 	w := s.Budget.abandonAfter().Seconds()
 	timeout := st.RingTimeout.Seconds()
 	wrapMean := st.Wrap.meanSec()
+	// A call connects when it is answered, or after answer-machine detection has screened
+	// the answer.
+	screen := 0.0
+	if st.Screens > 0 {
+		screen = st.Screen.meanSec()
+	}
 	pa := st.AnswerRate
-	m := &model{connects: float64(s.Waiting), relErr: relErr}
-	var h [nh]float64
+	m := &model{relErr: relErr}
+	var h [nh]float64 // answer times; a new call connects by h[j]+screen
 	for j, q := range horizons {
 		switch {
 		case q < 1:
@@ -166,6 +178,7 @@ func newModel(s Snapshot, relErr float64) *model {
 		}
 		m.mu[j] = float64(s.Waiting - s.Ready)
 		m.c[j] = pa * st.Ring.cdf(h[j])
+		h[j] += screen
 	}
 	// Each agent and each ringing call is a Bernoulli trial per horizon, cumulative over
 	// horizons: for j ≤ k, Cov(1{by h_j}, 1{by h_k}) = f_j(1−f_k).
@@ -197,11 +210,19 @@ func newModel(s Snapshot, relErr float64) *model {
 	for _, r := range s.Ringing {
 		rs := r.Seconds()
 		for j := range f {
-			f[j] = connectWithin(st, rs, h[j], timeout)
+			f[j] = connectWithin(st, rs, h[j], timeout, screen)
 			m.ring[j] += f[j]
 		}
 		add(1)
-		m.connects += connectWithin(st, rs, math.Inf(1), timeout)
+	}
+	for _, a := range s.Screening {
+		as := a.Seconds()
+		fa := st.Screen.cdf(as)
+		for j := range f {
+			f[j] = st.ScreenPass * st.Screen.doneAfter(as, fa, h[j])
+			m.ring[j] += f[j]
+		}
+		add(1)
 	}
 	for j := range nh {
 		for k := 0; k < j; k++ {
@@ -257,14 +278,19 @@ func (m *model) abandons(n int) float64 {
 	return positivePart(mz, vz)
 }
 
-// connectWithin is the chance that a call still ringing after r seconds connects within h
-// more seconds (never after the ring timeout).
-func connectWithin(st Stats, r, h, timeout float64) float64 {
+// connectWithin is the chance that a call still ringing, unanswered, after r seconds
+// connects within h more seconds: that it is answered within h−screen, and before the
+// ring timeout.
+func connectWithin(st Stats, r, h, timeout, screen float64) float64 {
+	h -= screen
 	if timeout > 0 {
 		if r >= timeout {
 			return 0
 		}
 		h = min(h, timeout-r)
+	}
+	if h <= 0 {
+		return 0
 	}
 	pa, rho := st.AnswerRate, st.RingOutShare
 	fr := st.Ring.cdf(r)
@@ -272,13 +298,7 @@ func connectWithin(st Stats, r, h, timeout float64) float64 {
 	if alive <= 0 {
 		return 0
 	}
-	var frh float64
-	if math.IsInf(h, 1) {
-		frh = 1
-	} else {
-		frh = st.Ring.cdf(r + h)
-	}
-	return min(1, pa*(frh-fr)/alive)
+	return min(1, pa*(st.Ring.cdf(r+h)-fr)/alive)
 }
 
 // positivePart is E[X⁺] for X ~ N(mu, vr).

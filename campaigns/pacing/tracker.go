@@ -24,6 +24,8 @@ type Tracker struct {
 	ring       ewm // ln seconds to connect
 	fail       ewm // ln seconds to the end of dials that neither connect nor ring out
 	talk, wrap ewm // ln seconds
+	screen     ewm // ln seconds from answer to the detection's verdict
+	screenPass ewm // x = 1 if the screened answer was handed to the dialer
 
 	window  time.Duration
 	buckets []bucket // ring of minute buckets
@@ -73,6 +75,10 @@ func NewTracker(window time.Duration, prior Stats) *Tracker {
 			*x.e = ewm{w: w, mean: x.d.Mu, m2: w * x.d.Sigma * x.d.Sigma}
 		}
 	}
+	if w := prior.Screens; w > 0 {
+		t.screen = ewm{w: w, mean: prior.Screen.Mu, m2: w * prior.Screen.Sigma * prior.Screen.Sigma}
+		t.screenPass = ewm{w: w, mean: prior.ScreenPass}
+	}
 	return t
 }
 
@@ -84,7 +90,8 @@ func (t *Tracker) decay(scale float64) float64 {
 	return math.Exp2(-1 / (h * scale))
 }
 
-// Connected records a dial that connected to someone who needs an agent after ring.
+// Connected records a dial that connected to someone who needs an agent, answered after
+// ring (for a screened answer, Screened records the screening).
 func (t *Tracker) Connected(ring time.Duration) {
 	t.dials.add(1, t.decay(1))
 	t.ring.add(lnSec(ring), t.decay(0.25))
@@ -101,6 +108,20 @@ func (t *Tracker) NotConnected(ring time.Duration, rangOut bool) {
 		t.fail.add(lnSec(ring), t.decay(0.25))
 	}
 	t.ringOut.add(x, t.decay(1))
+}
+
+// Screened records an answer that answer-machine detection took d to judge; passed tells
+// whether it was handed to the dialer (then Connected records it too).
+func (t *Tracker) Screened(d time.Duration, passed bool) {
+	t.screen.add(lnSec(d), t.decay(0.25))
+	t.screenPass.add(b2f(passed), t.decay(0.25))
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // Talked records the talk time of a call an agent took.
@@ -162,6 +183,9 @@ func (t *Tracker) Stats() Stats {
 		Ring:         LogNormal{Mu: t.ring.mean, Sigma: t.ring.sd()},
 		Fail:         LogNormal{Mu: t.fail.mean, Sigma: t.fail.sd()},
 		RingTimeout:  t.RingTimeout,
+		Screens:      t.screen.w,
+		Screen:       LogNormal{Mu: t.screen.mean, Sigma: t.screen.sd()},
+		ScreenPass:   t.screenPass.mean,
 		Talk:         LogNormal{Mu: t.talk.mean, Sigma: t.talk.sd()},
 		Wrap:         LogNormal{Mu: t.wrap.mean, Sigma: t.wrap.sd()},
 	}
