@@ -122,12 +122,18 @@ func TestRunInvariants(t *testing.T) {
 		t.Run(policy, func(t *testing.T) {
 			r := newRun(&sc, policy, 3)
 			r.schedule()
-			events, maxLevel := 0, 0.0
+			events, maxLevel, screened := 0, 0.0, 0
 			for r.step() {
 				events++
 				if err := checkRun(r); err != nil {
 					t.Fatalf("after event %d at %v: %v", events, time.Duration(r.now), err)
 				}
+				snap := r.snapshot()
+				if len(snap.Ringing)+len(snap.Screening) != len(r.ringing) {
+					t.Fatalf("after event %d: snapshot has %d ringing and %d screening, the run %d calls not connected",
+						events, len(snap.Ringing), len(snap.Screening), len(r.ringing))
+				}
+				screened = max(screened, len(snap.Screening))
 				if r.vd != nil {
 					maxLevel = max(maxLevel, r.vd.level)
 				}
@@ -142,6 +148,9 @@ func TestRunInvariants(t *testing.T) {
 			}
 			if occ := float64(r.st.talk+r.st.wrap) / float64(r.st.loggedIn); occ <= 0 || occ > 1 {
 				t.Errorf("talk and wrap-up take %v of the logged-in time", occ)
+			}
+			if screened == 0 {
+				t.Errorf("no snapshot ever showed a call being screened by AMD")
 			}
 			if r.vd != nil && maxLevel <= 1 {
 				t.Errorf("the dial level never rose above 1: the level bound is not exercised")

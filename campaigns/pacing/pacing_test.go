@@ -57,6 +57,7 @@ func TestProgressive(t *testing.T) {
 		{"idle team: one call per ready agent", pacing.Snapshot{Ready: 5}, 5},
 		{"ringing calls count against the ready agents", pacing.Snapshot{Ready: 5, Ringing: ring(3)}, 2},
 		{"waiting calls too", pacing.Snapshot{Ready: 5, Ringing: ring(3), Waiting: 1}, 1},
+		{"and calls being screened by AMD", pacing.Snapshot{Ready: 5, Ringing: ring(1), Screening: ring(2)}, 2},
 		{"busy agents are not counted", pacing.Snapshot{Ready: 1, OnCall: ring(20), InWrap: ring(3)}, 1},
 		{"more calls in flight than ready agents: never negative", pacing.Snapshot{Ready: 1, Ringing: ring(4), Waiting: 2}, 0},
 		{"calls waiting and no agent ready", pacing.Snapshot{Waiting: 3, OnCall: ring(5)}, 0},
@@ -80,6 +81,7 @@ func TestBroadcast(t *testing.T) {
 	}{
 		{"fills idle lines without agents", 10, pacing.Snapshot{}, 10},
 		{"ringing and waiting calls hold lines", 10, pacing.Snapshot{Ringing: ring(3), Waiting: 2}, 5},
+		{"screened calls too", 10, pacing.Snapshot{Ringing: ring(3), Screening: ring(4)}, 3},
 		{"ready agents change nothing", 4, pacing.Snapshot{Ready: 50}, 4},
 		{"lines all busy", 3, pacing.Snapshot{Ringing: ring(3)}, 0},
 		{"more in flight than lines: never negative", 2, pacing.Snapshot{Ringing: ring(5)}, 0},
@@ -222,6 +224,59 @@ func TestPredictiveNeverBelowProgressive(t *testing.T) {
 			t.Fatalf("snapshot %d (%d ready, %d on call, %d ringing, %d waiting): Predictive = %d < Progressive = %d",
 				i, snap.Ready, len(snap.OnCall), len(snap.Ringing), snap.Waiting, got, prog)
 		}
+	}
+}
+
+// screened is stats(answerRate) for a campaign whose answers AMD screens for 2.5 s, handing
+// over pass of them.
+func screened(answerRate, pass float64) pacing.Stats {
+	st := stats(answerRate)
+	st.Screens, st.Screen, st.ScreenPass = 500, pacing.LogNormalMedian(2500*time.Millisecond, 0.1), pass
+	return st
+}
+
+func TestPredictiveCountsScreenedCalls(t *testing.T) {
+	// Answers AMD is screening are demand: the more of them (and the more it passes),
+	// the fewer new calls; none passed, and they take no agent.
+	base := busyTeam(100, 4, 0.2)
+	base.Stats = screened(0.2, 0.8)
+	with := func(n int, pass float64) int {
+		snap := base
+		snap.Stats.ScreenPass = pass
+		snap.Screening = nil
+		for i := range n {
+			snap.Screening = append(snap.Screening, time.Duration(i%25)*100*time.Millisecond)
+		}
+		return pacing.Predictive{}.Dials(snap)
+	}
+	none := with(0, 0.8)
+	if none <= (pacing.Progressive{}).Dials(base) {
+		t.Fatalf("no screened call: %d calls, not ahead of Progressive: the case checks nothing", none)
+	}
+	prev := none
+	for _, n := range []int{2, 5, 10} {
+		got := with(n, 0.8)
+		if got >= prev {
+			t.Errorf("%d screened calls: %d new calls, want fewer than %d with fewer screened", n, got, prev)
+		}
+		prev = got
+	}
+	if got := with(10, 0); got != none {
+		t.Errorf("10 screened calls AMD will all hang up: %d new calls, want %d as with none", got, none)
+	}
+}
+
+func TestPredictiveRingingCallsWaitForScreening(t *testing.T) {
+	// With a screening time, a call still ringing cannot connect sooner than it: the same
+	// ringing calls promise agents less in the near term, so more new calls fit.
+	snap := busyTeam(100, 4, 0.3)
+	for i := range 30 {
+		snap.Ringing = append(snap.Ringing, time.Duration(5+i%20)*s)
+	}
+	plain := pacing.Predictive{}.Dials(snap)
+	snap.Stats = screened(0.3, 0.8)
+	if got := (pacing.Predictive{}).Dials(snap); got <= plain {
+		t.Errorf("screened answers: %d new calls, want more than the %d without screening", got, plain)
 	}
 }
 

@@ -155,6 +155,33 @@ func TestTrackerStatsFromPrior(t *testing.T) {
 	}
 }
 
+func TestTrackerScreening(t *testing.T) {
+	tr := pacing.NewTracker(0, stats(0.3))
+	if st := tr.Stats(); st.Screens != 0 {
+		t.Fatalf("no screening in the prior or observed: Screens = %v, want 0", st.Screens)
+	}
+	for i := range 400 {
+		tr.Screened(time.Duration(2000+i%3*500)*time.Millisecond, i%4 != 0)
+	}
+	st := tr.Stats()
+	if st.Screens < 100 {
+		t.Errorf("Screens = %v after 400 screened answers", st.Screens)
+	}
+	if math.Abs(st.ScreenPass-0.75) > 0.03 {
+		t.Errorf("ScreenPass = %v, want about 0.75", st.ScreenPass)
+	}
+	if med := st.Screen.Median(); med < 2300*time.Millisecond || med > 2700*time.Millisecond {
+		t.Errorf("Screen median = %v, want about 2.5s", med)
+	}
+
+	prior := stats(0.3)
+	prior.Dials, prior.Screens, prior.Screen, prior.ScreenPass = 50, 50, pacing.LogNormalMedian(3*time.Second, 0.2), 0.9
+	st = pacing.NewTracker(0, prior).Stats()
+	if st.Screens != 50 || math.Abs(st.ScreenPass-0.9) > 1e-12 || math.Abs(st.Screen.Mu-prior.Screen.Mu) > 1e-12 || math.Abs(st.Screen.Sigma-0.2) > 1e-12 {
+		t.Errorf("screening from the prior: %v %v %+v, want 50 0.9 %+v", st.Screens, st.ScreenPass, st.Screen, prior.Screen)
+	}
+}
+
 func TestTrackerEstimatesFollowObservations(t *testing.T) {
 	prior := stats(0.4)
 	prior.Dials = 20
