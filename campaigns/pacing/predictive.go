@@ -208,9 +208,9 @@ func newModel(s Snapshot, relErr float64) *model {
 		add(-1)
 	}
 	for _, r := range s.Ringing {
-		rs := r.Seconds()
+		cw := newRinging(st, r.Seconds())
 		for j := range f {
-			f[j] = connectWithin(st, rs, h[j], timeout, screen)
+			f[j] = cw.within(h[j]-screen, timeout)
 			m.ring[j] += f[j]
 		}
 		add(1)
@@ -278,27 +278,32 @@ func (m *model) abandons(n int) float64 {
 	return positivePart(mz, vz)
 }
 
-// connectWithin is the chance that a call still ringing, unanswered, after r seconds
-// connects within h more seconds: that it is answered within h−screen, and before the
-// ring timeout.
-func connectWithin(st Stats, r, h, timeout, screen float64) float64 {
-	h -= screen
-	if timeout > 0 {
-		if r >= timeout {
-			return 0
-		}
-		h = min(h, timeout-r)
-	}
-	if h <= 0 {
-		return 0
-	}
+// ringing is a call still ringing, unanswered, after r seconds.
+type ringing struct {
+	ring             LogNormal
+	r, fr, pa, alive float64 // fr = F_ring(r); alive = P(still ringing after r)
+}
+
+func newRinging(st Stats, r float64) ringing {
 	pa, rho := st.AnswerRate, st.RingOutShare
 	fr := st.Ring.cdf(r)
-	alive := pa*(1-fr) + (1-pa)*(rho+(1-rho)*(1-st.Fail.cdf(r)))
-	if alive <= 0 {
+	return ringing{ring: st.Ring, r: r, fr: fr, pa: pa,
+		alive: pa*(1-fr) + (1-pa)*(rho+(1-rho)*(1-st.Fail.cdf(r)))}
+}
+
+// within is the chance that the call is answered within a more seconds, before the ring
+// timeout (and so connects within a plus the screening time).
+func (c ringing) within(a, timeout float64) float64 {
+	if timeout > 0 {
+		if c.r >= timeout {
+			return 0
+		}
+		a = min(a, timeout-c.r)
+	}
+	if a <= 0 || c.alive <= 0 {
 		return 0
 	}
-	return min(1, pa*(st.Ring.cdf(r+h)-fr)/alive)
+	return min(1, c.pa*(c.ring.cdf(c.r+a)-c.fr)/c.alive)
 }
 
 // positivePart is E[X⁺] for X ~ N(mu, vr).
