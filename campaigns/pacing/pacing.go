@@ -62,7 +62,7 @@ type Stats struct {
 	// 0 where no answer-machine detection runs).
 	Screens float64
 	// Screen is the distribution of the time answer-machine detection takes, from the
-	// answer to its verdict; for a screened call, Ring includes it.
+	// answer to its verdict (Ring ends at the answer, before it).
 	Screen LogNormal
 	// ScreenPass is the share of screened answers handed to the dialer (persons, and
 	// machines detection missed). 0..1.

@@ -180,7 +180,7 @@ func newModel(s Snapshot, relErr float64) *model {
 		m.c[j] = pa * st.Ring.cdf(h[j])
 		h[j] += screen
 	}
-	// Each agent and each ringing call is a Bernoulli trial per horizon, cumulative over
+	// Each agent and each ringing or screened call is a Bernoulli trial per horizon, cumulative over
 	// horizons: for j ≤ k, Cov(1{by h_j}, 1{by h_k}) = f_j(1−f_k).
 	var f [nh]float64
 	add := func(sign float64) {

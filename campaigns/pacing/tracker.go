@@ -21,7 +21,7 @@ type Tracker struct {
 
 	dials      ewm // x = 1 if the dial connected
 	ringOut    ewm // among dials that did not connect: x = 1 if it rang out
-	ring       ewm // ln seconds to connect
+	ring       ewm // ln seconds from dial to answer, for connected dials
 	fail       ewm // ln seconds to the end of dials that neither connect nor ring out
 	talk, wrap ewm // ln seconds
 	screen     ewm // ln seconds from answer to the detection's verdict
