@@ -10,8 +10,9 @@
 // The callplane policies (progressive, predictive) are campaigns/pacing's, asked with the
 // same Snapshot and Tracker the engine uses, at every tick and whenever an agent becomes
 // ready. With AMD on, an answered call is no longer ringing: the snapshot lists it as
-// screening until AMD's verdict, as a dialer that sees the answer event would. The ceiling is not simulated: it is the occupancy of agents who never wait, talk
-// time over talk and wrap-up time of the simulated runs.
+// screening until AMD's verdict, as a dialer that sees the answer event would. The ceiling
+// is not simulated: it is the occupancy of agents who never wait, talk time over talk and
+// wrap-up time of the simulated runs.
 //
 // VICIdial's adaptive dialing (ADAPT_TAPERED, ADAPT_HARD_LIMIT) is re-implemented from
 // AST_VDauto_dial.pl and AST_VDadapt.pl: every loop (2.5 s) it places the agents that are

@@ -483,11 +483,11 @@ func (r *run) callEnd(id int32) {
 		return
 	}
 	r.st.connects++
+	answered := r.now
 	if k.ansAt > 0 {
-		r.tracker.Connected(time.Duration(k.ansAt - k.dialAt))
-	} else {
-		r.tracker.Connected(time.Duration(r.now - k.dialAt))
+		answered = k.ansAt // screened: the ring ended at the answer
 	}
+	r.tracker.Connected(time.Duration(answered - k.dialAt))
 	if k.outcome == outHuman {
 		r.st.liveAns[r.hourIdx()]++
 	}
