@@ -20,6 +20,7 @@ func TestConformance(t *testing.T) {
 			PressDigits:     srv.PressDigits,
 			DropConnections: srv.DropConnections,
 			Originates:      func(n string) int { return srv.Stats().Originates[n] },
+			Received:        srv.Requests,
 		}
 	})
 }

@@ -221,6 +221,13 @@ func (d *Driver) Originate(ctx context.Context, req media.OriginateRequest) erro
 	if req.CallID == "" || (req.Number == "" && req.Endpoint == "") {
 		return fmt.Errorf("originate: call id and number or endpoint are required: %w", media.ErrNotSent)
 	}
+	endpoint := req.Endpoint
+	if endpoint == "" {
+		endpoint = media.DialString(req.Template(media.KindAsterisk, d.cfg.DialTemplate), req.Number)
+	}
+	if err := media.CheckOriginate(media.KindAsterisk, req, endpoint); err != nil {
+		return err
+	}
 	if !d.up.Load() {
 		return fmt.Errorf("originate %s: node %s not connected: %w", req.CallID, d.cfg.Name, media.ErrNotSent)
 	}
@@ -248,11 +255,7 @@ func (d *Driver) Originate(ctx context.Context, req media.OriginateRequest) erro
 	vars["CALLPLANE_CALL_ID"] = req.CallID
 	callerID := req.CallerIDNumber
 	if req.CallerIDName != "" {
-		callerID = fmt.Sprintf("%q <%s>", req.CallerIDName, req.CallerIDNumber)
-	}
-	endpoint := req.Endpoint
-	if endpoint == "" {
-		endpoint = media.DialString(req.Template(media.KindAsterisk, d.cfg.DialTemplate), req.Number)
+		callerID = `"` + req.CallerIDName + `" <` + req.CallerIDNumber + ">"
 	}
 	_, err := d.client.Originate(ctx, OriginateParams{
 		Endpoint:  endpoint,
@@ -321,28 +324,35 @@ func (d *Driver) callErr(op, callID string, err error) error {
 	return fmt.Errorf("%s %s: %w", op, callID, err)
 }
 
-// mediaURI turns a file into an ARI media URI: URIs with a scheme pass through, anything
-// else becomes sound:<name> without its extension.
-func mediaURI(file string) string {
-	if file == media.Beep {
-		return "tone:1000/250"
+// mediaURI turns a prompt of media.CheckPrompt's grammar into an ARI media URI: a file
+// name becomes sound:<name> without its extension, a tone tone:<hz>/<ms>. Asterisk has no
+// speech synthesis, so a tts prompt is refused (ErrInvalid), as is anything outside the
+// grammar (a "../" path, another URI scheme).
+func mediaURI(file string) (string, error) {
+	if err := media.CheckPrompt(file); err != nil {
+		return "", err
 	}
-	for _, s := range []string{"sound:", "recording:", "tone:", "digits:", "number:", "characters:"} {
-		if strings.HasPrefix(file, s) {
-			return file
-		}
+	if hz, ms, err := media.ParseTone(file); err == nil {
+		return fmt.Sprintf("tone:%d/%d", hz, ms), nil
 	}
-	return "sound:" + strings.TrimSuffix(file, path.Ext(file))
+	if _, _, ok := media.ParseTTS(file); ok {
+		return "", fmt.Errorf("prompt %.40q: Asterisk cannot speak text; use a recorded file", file)
+	}
+	return "sound:" + strings.TrimSuffix(file, path.Ext(file)), nil
 }
 
 // Play plays file to the call; EventPlaybackStarted and EventPlaybackFinished follow with
 // File = file (a missing file finishes at once: Asterisk reports state "failed").
 func (d *Driver) Play(ctx context.Context, callID, file string) error {
+	uri, err := mediaURI(file)
+	if err != nil {
+		return fmt.Errorf("play on %s: %w: %w", callID, media.ErrInvalid, err)
+	}
 	id := uuid.NewString()
 	d.mu.Lock()
 	d.playbacks[id] = file
 	d.mu.Unlock()
-	if _, err := d.client.Play(ctx, callID, mediaURI(file), id); err != nil {
+	if _, err := d.client.Play(ctx, callID, uri, id); err != nil {
 		d.mu.Lock()
 		delete(d.playbacks, id)
 		d.mu.Unlock()
@@ -366,6 +376,9 @@ func recordingName(p string) (name, format string) {
 // Record starts recording the call to path (relative to Asterisk's recording directory;
 // the extension picks the format, default wav), overwriting an existing file.
 func (d *Driver) Record(ctx context.Context, callID, p string) error {
+	if err := media.CheckRecordPath(p); err != nil {
+		return fmt.Errorf("record %s: %w: %w", callID, media.ErrInvalid, err)
+	}
 	name, format := recordingName(p)
 	d.mu.Lock()
 	if r := d.recordings[name]; r != nil && r.callID != callID {

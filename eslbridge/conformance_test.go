@@ -19,6 +19,7 @@ func factory(t *testing.T, maxCalls int) *mediatest.Harness {
 		PressDigits:     srv.PressDigits,
 		DropConnections: srv.DropConnections,
 		Originates:      srv.Originates,
+		Received:        srv.Commands,
 	}
 }
 

@@ -234,8 +234,11 @@ func (d *Driver) Originate(ctx context.Context, req media.OriginateRequest) erro
 	if req.CallID == "" || (req.Number == "" && req.Endpoint == "") {
 		return fmt.Errorf("originate %q: call id and number or endpoint are required: %w", req.CallID, media.ErrNotSent)
 	}
-	if strings.ContainsAny(req.CallID, " {}[],'\\\n\r") {
-		return fmt.Errorf("originate %q: invalid call id: %w", req.CallID, media.ErrNotSent)
+	if !validCallID(req.CallID) {
+		return fmt.Errorf("originate %q: invalid call id: %w", req.CallID, media.ErrInvalid)
+	}
+	if err := media.CheckOriginate(media.KindFreeSWITCH, req, d.dialString(req)); err != nil {
+		return err
 	}
 	s := d.session()
 	if s == nil || !d.Up() {
@@ -300,11 +303,29 @@ func (d *Driver) originateArgs(req media.OriginateRequest) string {
 	for _, k := range keys {
 		vars = append(vars, k+"="+escapeVar(req.Vars[k]))
 	}
-	dial := req.Endpoint
-	if dial == "" {
-		dial = media.DialString(req.Template(media.KindFreeSWITCH, d.cfg.DialTemplate), req.Number)
+	return "{" + strings.Join(vars, ",") + "}" + d.dialString(req) + " &park()"
+}
+
+// dialString is the request's endpoint, or its number through the dial template; Originate
+// checks it against media.CheckEndpoint, whose grammar has nothing to escape.
+func (d *Driver) dialString(req media.OriginateRequest) string {
+	if req.Endpoint != "" {
+		return req.Endpoint
 	}
-	return "{" + strings.Join(vars, ",") + "}" + escapeArg(dial) + " &park()"
+	return media.DialString(req.Template(media.KindFreeSWITCH, d.cfg.DialTemplate), req.Number)
+}
+
+// validCallID: callplane's call ids are UUIDs; only their characters reach a command.
+func validCallID(id string) bool {
+	if id == "" || len(id) > 64 {
+		return false
+	}
+	for _, r := range id {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 var reservedVar = map[string]bool{"origination_uuid": true, "callplane_call_id": true, "presence_data": true,
@@ -328,36 +349,64 @@ func (d *Driver) Hangup(ctx context.Context, callID, cause string) error {
 	if cause == "" {
 		cause = "NORMAL_CLEARING"
 	}
-	return d.callCommand(ctx, "hangup", callID, "uuid_kill "+callID+" "+escapeArg(cause))
+	if media.CauseFromName(cause).Code < 0 {
+		cause = "NORMAL_CLEARING" // only cause names of the table reach the node
+	}
+	return d.callCommand(ctx, "hangup", callID, "uuid_kill "+callID+" "+cause)
 }
 
-// Play broadcasts file to the call's A leg. A text-to-speech prompt, written
-// "tts:<voice>:<text>" (media.TTS), is spoken with mod_flite through the speak application.
+// Play broadcasts a prompt to the call's A leg. Only prompts of media.CheckPrompt's grammar
+// are sent: a file name is played as it is (it holds no "::", so uuid_broadcast never reads
+// it as an application), a tone becomes tone_stream://, and text to speech
+// ("tts:<voice>:<text>", media.TTS) is spoken with mod_flite through the speak application,
+// its text made inert first (no '|' to split the speak arguments, no '$' or braces to
+// expand).
 func (d *Driver) Play(ctx context.Context, callID, file string) error {
-	if file == media.Beep {
-		file = "tone_stream://%(250,0,1000)"
+	arg, err := broadcastArg(file)
+	if err != nil {
+		return fmt.Errorf("play on %s: %w: %w", callID, media.ErrInvalid, err)
+	}
+	return d.callCommand(ctx, "play", callID, "uuid_broadcast "+callID+" "+escapeArg(arg)+" aleg")
+}
+
+// broadcastArg turns a checked prompt into uuid_broadcast's path argument.
+func broadcastArg(file string) (string, error) {
+	if err := media.CheckPrompt(file); err != nil {
+		return "", err
+	}
+	if hz, ms, err := media.ParseTone(file); err == nil {
+		return fmt.Sprintf("tone_stream://%%(%d,0,%d)", ms, hz), nil
 	}
 	if voice, text, ok := media.ParseTTS(file); ok {
 		if voice == "" {
 			voice = "kal"
 		}
-		file = "speak::flite|" + voice + "|" + text
+		return "speak::flite|" + voice + "|" + strings.ReplaceAll(media.CleanTTS(text), "|", " "), nil
 	}
-	return d.callCommand(ctx, "play", callID, "uuid_broadcast "+callID+" "+escapeArg(file)+" aleg")
+	return file, nil
 }
 
 // Record starts recording the call to path on the node.
 func (d *Driver) Record(ctx context.Context, callID, path string) error {
+	if err := media.CheckRecordPath(path); err != nil {
+		return fmt.Errorf("record %s: %w: %w", callID, media.ErrInvalid, err)
+	}
 	return d.callCommand(ctx, "record", callID, "uuid_record "+callID+" start "+escapeArg(path))
 }
 
 // StopRecord stops the recording to path; EventRecordingFinished follows.
 func (d *Driver) StopRecord(ctx context.Context, callID, path string) error {
+	if err := media.CheckRecordPath(path); err != nil {
+		return fmt.Errorf("stop record %s: %w: %w", callID, media.ErrInvalid, err)
+	}
 	return d.callCommand(ctx, "stop record", callID, "uuid_record "+callID+" stop "+escapeArg(path))
 }
 
 // Bridge connects two answered calls on this node.
 func (d *Driver) Bridge(ctx context.Context, callA, callB string) error {
+	if !validCallID(callB) {
+		return fmt.Errorf("bridge %s %q: %w", callA, callB, media.ErrUnknownCall)
+	}
 	return d.callCommand(ctx, "bridge", callA, "uuid_bridge "+callA+" "+callB)
 }
 
@@ -365,7 +414,7 @@ func (d *Driver) Bridge(ctx context.Context, callA, callB string) error {
 var unknownReplies = []string{"-ERR No such channel", "-ERR invalid uuid", "-ERR Invalid uuid", "-ERR Cannot locate session"}
 
 func (d *Driver) callCommand(ctx context.Context, what, callID, cmd string) error {
-	if callID == "" || strings.ContainsAny(callID, " \n\r") {
+	if !validCallID(callID) {
 		return fmt.Errorf("%s %q: %w", what, callID, media.ErrUnknownCall)
 	}
 	reply, err := d.api(ctx, cmd)

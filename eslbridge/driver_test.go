@@ -187,7 +187,7 @@ func TestDTMFInOrder(t *testing.T) {
 func TestPlaybackAndRecording(t *testing.T) {
 	srv, d, r := node(t, esltest.Options{TimeScale: 20}, Config{})
 	id := answered(t, srv, d, r, "15550006666")
-	const prompt = "/usr/share/callplane/prompts/hello world.wav"
+	const prompt = "callplane/prompts/hello-world.wav"
 	if err := d.Play(ctx, id, prompt); err != nil {
 		t.Fatal(err)
 	}
@@ -267,15 +267,15 @@ func TestEscapedVariablesReachTheChannel(t *testing.T) {
 	srv, d, r := node(t, esltest.Options{}, Config{})
 	srv.Script("15550009999", sim.Plan{Result: sim.Answer, Ring: 50 * time.Millisecond, Talk: time.Hour})
 	id := uuid.NewString()
-	name := `O'Brien, "Jo" \ {x} a=b`
+	name := `O'Brien, Jo & Co`
 	err := d.Originate(ctx, media.OriginateRequest{CallID: id, Number: "+15550009999", CallerIDName: name,
-		Vars: map[string]string{"note": "a,b c'd\\e", "Bad-Key": "dropped"}})
+		Vars: map[string]string{"note": `a,b c'd\e {x} "q"=1`, "Bad-Key": "dropped"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	r.waitKind(t, id, media.EventAnswered)
-	for v, want := range map[string]string{"origination_caller_id_name": `O'Brien, "Jo" \ x a=b`,
-		"note": "a,b c'd\\e", "callplane_call_id": id, "origination_uuid": id} {
+	for v, want := range map[string]string{"origination_caller_id_name": name,
+		"note": `a,b c'd\e x "q"=1`, "callplane_call_id": id, "origination_uuid": id} {
 		if got, _ := srv.ChannelVar(id, v); got != want {
 			t.Errorf("%s = %q, want %q", v, got, want)
 		}

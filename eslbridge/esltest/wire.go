@@ -325,3 +325,34 @@ func disconnectNotice() []byte {
 	const msg = "Disconnected, goodbye.\nSee you at ClueCon! http://www.cluecon.com/\n"
 	return []byte("Content-Type: text/disconnect-notice\nContent-Length: " + strconv.Itoa(len(msg)) + "\n\n" + msg)
 }
+
+// Originate is an originate command's arguments as FreeSWITCH reads them.
+type Originate struct {
+	Vars map[string]string // channel variables of the {} [] <> blocks (the last value of a name)
+	Leg  string            // the whole dial string after the blocks, every leg included
+	App  string            // the second argument: &park() or an extension
+}
+
+// ParseOriginate reads `originate` arguments the way mod_commands and switch_ivr_originate
+// do, for tests that check what a built command means to FreeSWITCH.
+func ParseOriginate(args string) (Originate, error) {
+	argv := splitArgs(args, 10)
+	if len(argv) != 2 {
+		return Originate{}, fmt.Errorf("%d arguments, want 2", len(argv))
+	}
+	o := Originate{Vars: map[string]string{}, App: argv[1]}
+	aleg := argv[0]
+	for strings.HasPrefix(aleg, "{") || strings.HasPrefix(aleg, "[") || strings.HasPrefix(aleg, "<") {
+		open := aleg[0]
+		end := findEndParen(aleg, open, map[byte]byte{'{': '}', '[': ']', '<': '>'}[open])
+		if end < 0 {
+			return Originate{}, fmt.Errorf("unbalanced %c", open)
+		}
+		for _, v := range parseBlock(aleg[1:end]) {
+			o.Vars[v.name] = v.value
+		}
+		aleg = aleg[end+1:]
+	}
+	o.Leg = aleg
+	return o, nil
+}

@@ -20,6 +20,8 @@ type Harness struct {
 	DropConnections func()
 	// Originates counts the originate requests the fake received for number (without '+').
 	Originates func(number string) int
+	// Received returns every command or request line the fake received, in order.
+	Received func() []string
 }
 
 // Factory starts a fake node that accepts at most maxCalls concurrent calls and returns a

@@ -35,6 +35,7 @@ func Run(t *testing.T, factory Factory) {
 		{"RefusedAtCapacity", 1, testCapacity},
 		{"ConnectionDropped", 0, testDrop},
 		{"PerCallOrder", 0, testOrder},
+		{"HostileInput", 0, testHostile},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
