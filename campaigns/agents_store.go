@@ -101,12 +101,18 @@ func (a *Agent) Normalize() error {
 	if len(a.Endpoints) == 0 {
 		p = append(p, "endpoints: at least one of freeswitch, asterisk")
 	}
+	p = append(p, checkText("name", a.Name, MaxNameLen)...)
+	p = append(p, checkText("team", a.Team, MaxRefLen)...)
+	p = append(p, checkText("department", a.Department, MaxRefLen)...)
+	p = append(p, checkText("node", a.Node, MaxRefLen)...)
 	for k, v := range a.Endpoints {
-		if k != string(media.KindFreeSWITCH) && k != string(media.KindAsterisk) {
-			p = append(p, fmt.Sprintf("endpoints.%s: unknown node kind (freeswitch, asterisk)", k))
-		}
-		if strings.TrimSpace(v) == "" || strings.ContainsAny(v, " {}'\n") {
-			p = append(p, fmt.Sprintf("endpoints.%s: %q is not a dial string such as user/1001 or PJSIP/1001", k, v))
+		switch kind := media.Kind(k); kind {
+		case media.KindFreeSWITCH, media.KindAsterisk:
+			if err := media.CheckEndpoint(kind, v); err != nil {
+				p = append(p, fmt.Sprintf("endpoints.%s: %v", k, err))
+			}
+		default:
+			p = append(p, fmt.Sprintf("endpoints.%.40q: unknown node kind (freeswitch, asterisk)", k))
 		}
 	}
 	if a.MaxWrapMs == 0 {

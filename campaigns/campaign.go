@@ -9,6 +9,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/callplane/callplane/campaigns/compliance"
 	"github.com/callplane/callplane/media"
@@ -80,6 +82,39 @@ type Campaign struct {
 	UpdatedAt      time.Time `db:"updated_at" json:"updated_at"`
 }
 
+// Bounds of a campaign's fields, checked by Normalize (the API's 422 names the field).
+const (
+	MaxConcurrentLimit   = 10000          // max_concurrent: 1..10000 calls
+	MaxCallsPerSecond    = 1000           // calls_per_second: 0.01..1000
+	MaxAttemptsLimit     = 100            // max_attempts and a retry rule's max: up to 100
+	MaxRetryAfterSeconds = 30 * 24 * 3600 // retry_after_seconds and after_seconds: up to 30 days
+	MaxNameLen           = 200            // name: 1..200 characters
+	MaxRefLen            = 100            // media_pool, caller_id_pool, flow, rule_pack, time_zone
+	MaxScheduleBytes     = 64 << 10       // schedule: 64 KiB of JSON
+)
+
+// inRange returns the problem of a numeric field outside lo..hi.
+func inRange[T int | float64](field string, v, lo, hi T) []string {
+	if v < lo || v > hi {
+		return []string{fmt.Sprintf("%s: %v is out of range; want %v..%v", field, v, lo, hi)}
+	}
+	return nil
+}
+
+// checkText returns the problem of a text field that is too long, not valid UTF-8 or
+// holds control characters (PostgreSQL refuses NUL; a line break has no place in a name).
+func checkText(field, v string, max int) []string {
+	switch {
+	case !utf8.ValidString(v):
+		return []string{field + ": not valid UTF-8"}
+	case utf8.RuneCountInString(v) > max:
+		return []string{fmt.Sprintf("%s: %d characters; at most %d", field, utf8.RuneCountInString(v), max)}
+	case strings.IndexFunc(v, unicode.IsControl) >= 0:
+		return []string{field + ": control characters are not allowed"}
+	}
+	return nil
+}
+
 // Errors the API maps to HTTP statuses.
 var (
 	ErrNotFound = errors.New("not found")
@@ -109,39 +144,46 @@ func (c *Campaign) Normalize() error {
 	if c.AbandonAfterMs == 0 {
 		c.AbandonAfterMs = 2000
 	}
-	if c.AbandonAfterMs < 0 || c.AbandonAfterMs > 60000 {
-		p = append(p, "abandon_after_ms: must be within 1..60000")
-	}
 	if c.AbandonTarget == 0 {
 		c.AbandonTarget = 0.03
 	}
 	if c.AbandonHardCap == 0 {
 		c.AbandonHardCap = 0.03
 	}
-	if c.AbandonTarget < 0 || c.AbandonTarget > 1 || c.AbandonHardCap < 0 || c.AbandonHardCap > 1 {
-		p = append(p, "abandon_target, abandon_hard_cap: must be within 0..1")
+	if c.RingTimeoutSeconds == 0 {
+		c.RingTimeoutSeconds = 30
 	}
-	if c.MaxConcurrent <= 0 {
-		p = append(p, "max_concurrent: must be > 0")
+	p = append(p, inRange("abandon_after_ms", c.AbandonAfterMs, 1, 60000)...)
+	p = append(p, inRange("abandon_target", c.AbandonTarget, 0, 1)...)
+	p = append(p, inRange("abandon_hard_cap", c.AbandonHardCap, 0, 1)...)
+	p = append(p, inRange("max_concurrent", c.MaxConcurrent, 1, MaxConcurrentLimit)...)
+	p = append(p, inRange("calls_per_second", c.CallsPerSecond, 0.01, MaxCallsPerSecond)...)
+	p = append(p, inRange("max_attempts", c.MaxAttempts, 1, MaxAttemptsLimit)...)
+	p = append(p, inRange("retry_after_seconds", c.RetryAfterSeconds, 0, MaxRetryAfterSeconds)...)
+	p = append(p, inRange("ring_timeout_seconds", c.RingTimeoutSeconds, 1, 300)...)
+	p = append(p, checkText("name", c.Name, MaxNameLen)...)
+	for _, f := range []struct{ name, v string }{{"media_pool", c.MediaPool}, {"caller_id_pool", c.CallerIDPool},
+		{"flow", c.Flow}, {"rule_pack", c.RulePack}, {"time_zone", c.TimeZone}} {
+		p = append(p, checkText(f.name, f.v, MaxRefLen)...)
 	}
-	if c.CallsPerSecond <= 0 {
-		p = append(p, "calls_per_second: must be > 0")
+	for _, f := range []struct{ name, v string }{{"prompt", c.Prompt}, {"abandon_prompt", c.AbandonPrompt}} {
+		if f.v != "" {
+			if err := media.CheckPrompt(f.v); err != nil {
+				p = append(p, f.name+": "+err.Error())
+			}
+		}
 	}
-	if c.MaxAttempts <= 0 {
-		p = append(p, "max_attempts: must be > 0")
+	if c.CallerID != "" {
+		if err := media.CheckCallerIDNumber(c.CallerID); err != nil {
+			p = append(p, "caller_id: "+err.Error())
+		}
 	}
-	if c.RetryAfterSeconds < 0 {
-		p = append(p, "retry_after_seconds: must be >= 0")
+	if len(c.Schedule) > MaxScheduleBytes {
+		p = append(p, fmt.Sprintf("schedule: %d bytes; at most %d", len(c.Schedule), MaxScheduleBytes))
 	}
 	p = append(p, c.RetryRules.problems()...)
 	if c.RetryRules == nil {
 		c.RetryRules = RetryRules{}
-	}
-	if c.RingTimeoutSeconds == 0 {
-		c.RingTimeoutSeconds = 30
-	}
-	if c.RingTimeoutSeconds < 0 || c.RingTimeoutSeconds > 300 {
-		p = append(p, "ring_timeout_seconds: must be within 1..300")
 	}
 	if c.MediaPool == "" {
 		c.MediaPool = "default"
@@ -251,9 +293,8 @@ func (r RetryRules) problems() []string {
 		if !media.Outcome(o).Retryable() || !knownOutcome(media.Outcome(o)) {
 			p = append(p, fmt.Sprintf("retry_rules.%s: not a retryable outcome (%s)", o, retryableList))
 		}
-		if rule.AfterSeconds < 0 || rule.Max < 0 {
-			p = append(p, fmt.Sprintf("retry_rules.%s: after_seconds and max must be >= 0", o))
-		}
+		p = append(p, inRange("retry_rules."+o+".after_seconds", rule.AfterSeconds, 0, MaxRetryAfterSeconds)...)
+		p = append(p, inRange("retry_rules."+o+".max", rule.Max, 0, MaxAttemptsLimit)...)
 		if rule.After != "" {
 			if err := (compliance.RetryRule{Outcome: o, After: rule.After}).Validate(); err != nil {
 				p = append(p, fmt.Sprintf("retry_rules.%s.after: %v", o, err))

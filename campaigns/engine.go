@@ -276,6 +276,10 @@ func (e *engine) originate(ctx context.Context, l Lease, node string) bool {
 		}
 	case errors.Is(err, media.ErrNoCapacity):
 		return false
+	case errors.Is(err, media.ErrInvalid):
+		// Refused by the driver's grammar: nothing was sent, and no node would take it.
+		e.log.Warn("originate refused", "call_id", l.CallID, "err", err)
+		e.finish(ctx, l.CallID, Result{Outcome: media.OutcomeFailed, Cause: "INVALID_NUMBER_FORMAT"})
 	default:
 		// It may have reached the callee: the attempt counts, and is not retried now.
 		e.log.Warn("originate failed", "call_id", l.CallID, "node", got, "err", err)

@@ -371,7 +371,7 @@ func TestRetryRulesAreValidated(t *testing.T) {
 		RetryRules: RetryRules{"answered": {}, "busy": {AfterSeconds: -1}}}
 	err := c.Normalize()
 	if err == nil || !strings.Contains(err.Error(), "retry_rules.answered: not a retryable outcome") ||
-		!strings.Contains(err.Error(), "retry_rules.busy: after_seconds and max must be >= 0") {
+		!strings.Contains(err.Error(), "retry_rules.busy.after_seconds: -1 is out of range") {
 		t.Fatalf("err = %v", err)
 	}
 }

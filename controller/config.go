@@ -283,8 +283,8 @@ func (c *Config) validate() error {
 		default:
 			errs = append(errs, fmt.Errorf("%s.kind %q: want freeswitch or asterisk", where, n.Kind))
 		}
-		if !strings.Contains(n.DialTemplate, "{number}") && !strings.Contains(n.DialTemplate, "{e164}") {
-			errs = append(errs, fmt.Errorf("%s.dial_template %q: must contain {number} or {e164}", where, n.DialTemplate))
+		if err := media.CheckDialTemplate(media.Kind(n.Kind), n.DialTemplate); err != nil && n.Kind != "" {
+			errs = append(errs, fmt.Errorf("%s.dial_template: %w", where, err))
 		}
 		if n.MaxCalls < 0 || n.CallsPerSecond < 0 || n.Weight < 0 {
 			errs = append(errs, fmt.Errorf("%s: max_calls, calls_per_second and weight must not be negative", where))
@@ -296,8 +296,8 @@ func (c *Config) validate() error {
 			if k != string(media.KindFreeSWITCH) && k != string(media.KindAsterisk) {
 				errs = append(errs, fmt.Errorf("%s.templates.%s: want freeswitch or asterisk", where, k))
 			}
-			if !strings.Contains(v, "{number}") && !strings.Contains(v, "{e164}") {
-				errs = append(errs, fmt.Errorf("%s.templates.%s %q: must contain {number} or {e164}", where, k, v))
+			if err := media.CheckDialTemplate(media.Kind(k), v); err != nil {
+				errs = append(errs, fmt.Errorf("%s.templates.%s: %w", where, k, err))
 			}
 		}
 		if t.MaxCalls < 0 || t.CallsPerSecond < 0 || t.OpenAfter < 0 || t.OpenFor < 0 {

@@ -70,6 +70,7 @@ media:
 			}
 		}},
 		{name: "template without number", body: strings.Replace(node, "{number}", "x", 1), wantErr: "dial_template"},
+		{name: "template with a second leg", body: strings.Replace(node, "{number}", "{number},user/evil", 1), wantErr: "media.nodes[0].dial_template: endpoint"},
 		{name: "duplicate node", body: node + `    - name: fs1
       kind: freeswitch
       address: 127.0.0.1:8022
