@@ -105,8 +105,9 @@ func (a *App) seedBroadcast(ctx context.Context, store *campaigns.Store) error {
 	}, demoContacts{prefix: "+86138", offset: 1234567, n: a.cfg.Demo.Contacts, name: "演示客户"}, 0, 0)
 }
 
-// seedPressOne creates a broadcast campaign running the press1 flow (configs/flows) with
-// two agents, one on each node, for the callees who press 1.
+// seedPressOne creates a broadcast campaign running the press1 flow (configs/flows) on the
+// FreeSWITCH node (the flow speaks text, which Asterisk cannot) with agents for the callees
+// who press 1.
 func (a *App) seedPressOne(ctx context.Context, store *campaigns.Store) error {
 	if _, err := store.Flow(ctx, "press1"); err != nil {
 		a.log.Warn("demo: no press1 flow published (flows_dir); skipping the press-1 campaign", "err", err)
@@ -114,7 +115,7 @@ func (a *App) seedPressOne(ctx context.Context, store *campaigns.Store) error {
 	}
 	return a.seedCampaign(ctx, store, campaigns.Campaign{
 		Name: demoPressOne, DialMode: campaigns.ModeBroadcast, MaxConcurrent: 10, CallsPerSecond: 10,
-		MaxAttempts: 2, RetryAfterSeconds: 60, MediaPool: "default", Flow: "press1",
+		MaxAttempts: 2, RetryAfterSeconds: 60, MediaPool: "freeswitch", Flow: "press1", // speaks tts: FreeSWITCH only
 	}, demoContacts{prefix: "+86137", offset: 2345678, n: a.cfg.Demo.Contacts, name: "按键客户"}, demoAgents, demoAgents+2)
 }
 
