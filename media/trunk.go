@@ -131,11 +131,9 @@ func (t *Trunks) Acquire(callID string, now time.Time) (name string, templates m
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for _, tr := range t.trunks {
-		if !tr.openUntil.IsZero() {
-			if now.Before(tr.openUntil) || tr.probing {
-				continue
-			}
-			tr.probing = true // half-open: this call probes
+		halfOpen := !tr.openUntil.IsZero()
+		if halfOpen && (now.Before(tr.openUntil) || tr.probing) {
+			continue
 		}
 		if tr.cfg.MaxCalls > 0 && tr.active >= tr.cfg.MaxCalls {
 			continue
@@ -150,6 +148,9 @@ func (t *Trunks) Acquire(callID string, now time.Time) (name string, templates m
 			}
 			tr.tokens--
 		}
+		// Half-open: this call probes. Marked only once the call is taken, so a trunk
+		// that is full or out of tokens now is probed by a later call.
+		tr.probing = halfOpen
 		tr.active++
 		tr.calls++
 		t.calls[callID] = tr

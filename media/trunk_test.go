@@ -94,3 +94,25 @@ func TestTrunkCaps(t *testing.T) {
 		t.Error("a trunk without templates is refused")
 	}
 }
+
+// A half-open trunk that has no token when its probe time comes stays half-open: the next
+// call it can take is the probe. (It used to be marked probing before its rate check, and
+// then refused every call for good.)
+func TestTrunkProbeWaitsForAToken(t *testing.T) {
+	t0 := time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)
+	tr, _ := NewTrunks([]TrunkConfig{{Name: "slow", CallsPerSecond: 0.01, OpenAfter: 1, OpenFor: time.Second,
+		Templates: map[Kind]string{KindFreeSWITCH: "sofia/gateway/s/{number}"}}})
+	tr.Acquire("x", t0)
+	if !tr.Release("x", true, t0) {
+		t.Fatal("one failure opens the breaker")
+	}
+	if _, _, ok := tr.Acquire("y", t0.Add(2*time.Second)); ok {
+		t.Fatal("no token yet: no probe")
+	}
+	if _, _, ok := tr.Acquire("z", t0.Add(10*time.Hour)); !ok {
+		t.Fatal("ten hours later the trunk has a token and must probe")
+	}
+	if tr.Release("z", false, t0.Add(10*time.Hour)); tr.Status(t0.Add(10 * time.Hour))[0].State != BreakerClosed {
+		t.Fatal("a good probe closes the breaker")
+	}
+}
