@@ -182,7 +182,7 @@ func (s *Store) CreateAgent(ctx context.Context, a Agent, now time.Time) (Agent,
 // Agents lists every agent with its campaigns, by id.
 func (s *Store) Agents(ctx context.Context) ([]Agent, error) {
 	var as []Agent
-	if err := s.db.SelectContext(ctx, &as, `SELECT * FROM agents ORDER BY id`); err != nil {
+	if err := s.db.SelectContext(ctx, &as, `SELECT `+columnsOf[Agent]()+` FROM agents ORDER BY id`); err != nil {
 		return nil, fmt.Errorf("list agents: %w", err)
 	}
 	var links []struct {

@@ -169,6 +169,6 @@ func (s *Store) leaseCallbacks(ctx context.Context, campaignID int64, agents []i
 // Callbacks lists a campaign's callbacks, the due first.
 func (s *Store) Callbacks(ctx context.Context, campaignID int64) ([]Callback, error) {
 	out := []Callback{}
-	err := s.db.SelectContext(ctx, &out, `SELECT * FROM callbacks WHERE campaign_id = $1 ORDER BY state <> 'scheduled', due_at, id`, campaignID)
+	err := s.db.SelectContext(ctx, &out, `SELECT `+columnsOf[Callback]()+` FROM callbacks WHERE campaign_id = $1 ORDER BY state <> 'scheduled', due_at, id`, campaignID)
 	return out, err
 }

@@ -155,11 +155,11 @@ func addCallerIDs(ctx context.Context, tx *sqlx.Tx, poolID int64, numbers []stri
 // CallerIDPools lists the pools with their numbers (without usage).
 func (s *Store) CallerIDPools(ctx context.Context) ([]CallerIDPool, error) {
 	var ps []CallerIDPool
-	if err := s.db.SelectContext(ctx, &ps, `SELECT * FROM caller_id_pools ORDER BY name`); err != nil {
+	if err := s.db.SelectContext(ctx, &ps, `SELECT `+columnsOf[CallerIDPool]()+` FROM caller_id_pools ORDER BY name`); err != nil {
 		return nil, fmt.Errorf("list caller-id pools: %w", err)
 	}
 	var nums []CallerID
-	if err := s.db.SelectContext(ctx, &nums, `SELECT * FROM caller_ids ORDER BY pool_id, id`); err != nil {
+	if err := s.db.SelectContext(ctx, &nums, `SELECT `+columnsOf[CallerID]()+` FROM caller_ids ORDER BY pool_id, id`); err != nil {
 		return nil, fmt.Errorf("list caller ids: %w", err)
 	}
 	for i := range ps {

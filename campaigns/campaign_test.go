@@ -68,3 +68,16 @@ func TestAgentEndpointsFollowTheirKindsGrammar(t *testing.T) {
 		}
 	}
 }
+
+// Campaign ids are int8: ids 2^32 apart, or past int4, must not share an advisory lock.
+func TestLockKeysAreOneToOne(t *testing.T) {
+	seen := map[[2]int32]int64{}
+	for _, id := range []int64{1, 2, 1 << 31, 1<<31 + 1, 1 << 32, 1<<32 + 1, 1<<62 + 1, 1<<63 - 1} {
+		hi, lo := lockKeys(id)
+		k := [2]int32{hi, lo}
+		if other, dup := seen[k]; dup {
+			t.Errorf("campaigns %d and %d share the lock %v", other, id, k)
+		}
+		seen[k] = id
+	}
+}

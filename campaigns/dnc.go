@@ -68,7 +68,7 @@ func (s *Store) AddDNC(ctx context.Context, entries []DNCEntry, now time.Time) (
 func (s *Store) DNC(ctx context.Context, campaignID *int64, phone string, limit, offset int) ([]DNCEntry, error) {
 	out := []DNCEntry{}
 	err := s.db.SelectContext(ctx, &out, `
-		SELECT * FROM dnc_entries
+		SELECT `+columnsOf[DNCEntry]()+` FROM dnc_entries
 		WHERE campaign_id IS NOT DISTINCT FROM $1 AND ($2 = '' OR phone = $2)
 		ORDER BY id LIMIT $3 OFFSET $4`, campaignID, phone, limit, offset)
 	return out, err

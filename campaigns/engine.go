@@ -43,8 +43,15 @@ type liveCall struct {
 	ivr      *ivrCall // running the campaign's flow
 }
 
-// lockSpace is the first key of callplane's per-campaign advisory locks ("CPL1").
+// lockSpace marks callplane's per-campaign advisory locks ("CPL1").
 const lockSpace = 0x43504c31
+
+// lockKeys are the two int4 keys of campaign id's advisory lock: the id's high half mixed
+// with lockSpace, and its low half. The map is one to one, so no two campaigns share a lock
+// whatever their ids (the int4 pair form has a key space of its own in PostgreSQL).
+func lockKeys(id int64) (hi, lo int32) {
+	return int32(uint32(uint64(id)>>32) ^ lockSpace), int32(uint32(id))
+}
 
 func newEngine(d *Dialer, c Campaign) *engine {
 	return &engine{
@@ -541,7 +548,8 @@ func (e *engine) acquire(ctx context.Context) bool {
 		return false
 	}
 	var ok bool
-	if err := conn.QueryRowContext(ctx, `SELECT pg_try_advisory_lock($1, $2)`, lockSpace, int32(e.id)).Scan(&ok); err != nil || !ok {
+	hi, lo := lockKeys(e.id)
+	if err := conn.QueryRowContext(ctx, `SELECT pg_try_advisory_lock($1, $2)`, hi, lo).Scan(&ok); err != nil || !ok {
 		conn.Close()
 		return false
 	}
@@ -571,7 +579,8 @@ func (e *engine) unlock() {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	_, _ = e.lock.ExecContext(ctx, `SELECT pg_advisory_unlock($1, $2)`, lockSpace, int32(e.id))
+	hi, lo := lockKeys(e.id)
+	_, _ = e.lock.ExecContext(ctx, `SELECT pg_advisory_unlock($1, $2)`, hi, lo)
 	e.lock.Close()
 	e.lock = nil
 }

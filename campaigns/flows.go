@@ -47,7 +47,7 @@ func (s *Store) PublishFlow(ctx context.Context, id string, source []byte, now t
 		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtext('flow:' || $1))`, id); err != nil {
 			return err
 		}
-		err := tx.GetContext(ctx, &v, `SELECT * FROM flows WHERE id = $1 ORDER BY version DESC LIMIT 1`, id)
+		err := tx.GetContext(ctx, &v, `SELECT `+columnsOf[FlowVersion]()+` FROM flows WHERE id = $1 ORDER BY version DESC LIMIT 1`, id)
 		switch {
 		case err == nil && v.Source == string(source):
 			return nil
@@ -68,7 +68,7 @@ func (s *Store) PublishFlow(ctx context.Context, id string, source []byte, now t
 // Flow returns the latest version of a flow.
 func (s *Store) Flow(ctx context.Context, id string) (FlowVersion, error) {
 	var v FlowVersion
-	err := s.db.GetContext(ctx, &v, `SELECT * FROM flows WHERE id = $1 ORDER BY version DESC LIMIT 1`, id)
+	err := s.db.GetContext(ctx, &v, `SELECT `+columnsOf[FlowVersion]()+` FROM flows WHERE id = $1 ORDER BY version DESC LIMIT 1`, id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return v, fmt.Errorf("flow %s: %w", id, ErrNotFound)
 	}

@@ -6,6 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -49,7 +52,7 @@ func (s *Store) CreateCampaign(ctx context.Context, c Campaign, now time.Time) (
 // Campaign loads one campaign.
 func (s *Store) Campaign(ctx context.Context, id int64) (Campaign, error) {
 	var c Campaign
-	err := s.db.GetContext(ctx, &c, `SELECT * FROM campaigns WHERE id = $1`, id)
+	err := s.db.GetContext(ctx, &c, `SELECT `+columnsOf[Campaign]()+` FROM campaigns WHERE id = $1`, id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return c, fmt.Errorf("campaign %d: %w", id, ErrNotFound)
 	}
@@ -62,7 +65,7 @@ func (s *Store) Campaign(ctx context.Context, id int64) (Campaign, error) {
 // RunningCampaigns lists the campaigns in the running state.
 func (s *Store) RunningCampaigns(ctx context.Context) ([]Campaign, error) {
 	var cs []Campaign
-	if err := s.db.SelectContext(ctx, &cs, `SELECT * FROM campaigns WHERE state = 'running' ORDER BY id`); err != nil {
+	if err := s.db.SelectContext(ctx, &cs, `SELECT `+columnsOf[Campaign]()+` FROM campaigns WHERE state = 'running' ORDER BY id`); err != nil {
 		return nil, fmt.Errorf("running campaigns: %w", err)
 	}
 	return cs, nil
@@ -73,7 +76,7 @@ func (s *Store) Act(ctx context.Context, id int64, action string, now time.Time)
 	var out Campaign
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
 		var c Campaign
-		err := tx.GetContext(ctx, &c, `SELECT * FROM campaigns WHERE id = $1 FOR UPDATE`, id)
+		err := tx.GetContext(ctx, &c, `SELECT `+columnsOf[Campaign]()+` FROM campaigns WHERE id = $1 FOR UPDATE`, id)
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("campaign %d: %w", id, ErrNotFound)
 		}
@@ -536,7 +539,7 @@ func (s *Store) inTx(ctx context.Context, fn func(*sqlx.Tx) error) error {
 // CampaignByName finds a campaign by its exact name (the oldest when several share it).
 func (s *Store) CampaignByName(ctx context.Context, name string) (Campaign, error) {
 	var c Campaign
-	err := s.db.GetContext(ctx, &c, `SELECT * FROM campaigns WHERE name = $1 ORDER BY id LIMIT 1`, name)
+	err := s.db.GetContext(ctx, &c, `SELECT `+columnsOf[Campaign]()+` FROM campaigns WHERE name = $1 ORDER BY id LIMIT 1`, name)
 	if errors.Is(err, sql.ErrNoRows) {
 		return c, fmt.Errorf("campaign %q: %w", name, ErrNotFound)
 	}
@@ -563,7 +566,7 @@ type CampaignPatch struct {
 func (s *Store) UpdateCampaign(ctx context.Context, id int64, p CampaignPatch, check func(*Campaign) []string, now time.Time) (Campaign, error) {
 	var c Campaign
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
-		err := tx.GetContext(ctx, &c, `SELECT * FROM campaigns WHERE id = $1 FOR UPDATE`, id)
+		err := tx.GetContext(ctx, &c, `SELECT `+columnsOf[Campaign]()+` FROM campaigns WHERE id = $1 FOR UPDATE`, id)
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("campaign %d: %w", id, ErrNotFound)
 		}
@@ -617,4 +620,25 @@ func (s *Store) UpdateCampaign(ctx context.Context, id int64, p CampaignPatch, c
 		return Campaign{}, fmt.Errorf("update campaign %d: %w", id, err)
 	}
 	return c, nil
+}
+
+var columnLists sync.Map // reflect.Type -> string
+
+// columnsOf lists the db columns of struct T, quoted, for a SELECT that names what it reads:
+// a column added to the table later does not break the read (sqlx refuses columns that
+// have no field), and a field without a column fails at once.
+func columnsOf[T any]() string {
+	t := reflect.TypeFor[T]()
+	if s, ok := columnLists.Load(t); ok {
+		return s.(string)
+	}
+	var cols []string
+	for f := range t.Fields() {
+		if name, _, _ := strings.Cut(f.Tag.Get("db"), ","); name != "" && name != "-" && f.IsExported() {
+			cols = append(cols, `"`+name+`"`)
+		}
+	}
+	s := strings.Join(cols, ", ")
+	columnLists.Store(t, s)
+	return s
 }

@@ -2,6 +2,7 @@ package campaigns
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -60,5 +61,46 @@ func TestCreateCampaignValidates(t *testing.T) {
 	ve, ok := err.(*ValidationError)
 	if !ok || len(ve.Problems) < 4 {
 		t.Fatalf("err = %v, want every problem listed", err)
+	}
+}
+
+// A column added to a table by a later migration does not break reads of the rows: every
+// SELECT names the columns its struct has.
+func TestReadsSurviveANewColumn(t *testing.T) {
+	s := NewStore(db.DB)
+	ctx := context.Background()
+	c, err := s.CreateCampaign(ctx, Campaign{Name: "new-column", MaxConcurrent: 1, CallsPerSecond: 1, MaxAttempts: 1}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tables := []string{"campaigns", "callbacks", "caller_id_pools", "caller_ids", "agents", "flows", "dnc_entries"}
+	for _, tbl := range tables {
+		db.MustExec(`ALTER TABLE ` + tbl + ` ADD COLUMN added_later_for_test int`)
+	}
+	t.Cleanup(func() {
+		for _, tbl := range tables {
+			db.MustExec(`ALTER TABLE ` + tbl + ` DROP COLUMN added_later_for_test`)
+		}
+	})
+	if _, err := s.Campaign(ctx, c.ID); err != nil {
+		t.Errorf("campaign: %v", err)
+	}
+	if _, err := s.CampaignByName(ctx, c.Name); err != nil {
+		t.Errorf("campaign by name: %v", err)
+	}
+	if _, err := s.Callbacks(ctx, c.ID); err != nil {
+		t.Errorf("callbacks: %v", err)
+	}
+	if _, err := s.CallerIDPools(ctx); err != nil {
+		t.Errorf("caller-id pools: %v", err)
+	}
+	if _, err := s.Agents(ctx); err != nil {
+		t.Errorf("agents: %v", err)
+	}
+	if _, err := s.DNC(ctx, nil, "", 10, 0); err != nil {
+		t.Errorf("dnc: %v", err)
+	}
+	if _, err := s.Flow(ctx, "none"); err != nil && !errors.Is(err, ErrNotFound) {
+		t.Errorf("flow: %v", err)
 	}
 }
