@@ -524,16 +524,40 @@ func (s *Store) CompleteIfDone(ctx context.Context, id int64, now time.Time) (bo
 	return n == 1, nil
 }
 
+// inTx runs fn in a transaction; a run that PostgreSQL aborts for a serialization failure
+// or a deadlock is run again (at most maxTxTries in all), so fn must be safe to repeat.
 func (s *Store) inTx(ctx context.Context, fn func(*sqlx.Tx) error) error {
+	for try := 1; ; try++ {
+		err := s.tryTx(ctx, fn)
+		if err == nil || !txConflict(err) || try == maxTxTries {
+			return err
+		}
+	}
+}
+
+// maxTxTries bounds the runs of a transaction that PostgreSQL aborted for a conflict.
+const maxTxTries = 3
+
+func (s *Store) tryTx(ctx context.Context, fn func(*sqlx.Tx) error) error {
 	tx, err := s.db.BeginTxx(ctx, nil)
 	if err != nil {
-		return err
+		return fmt.Errorf("begin transaction: %w", err)
 	}
 	if err := fn(tx); err != nil {
 		_ = tx.Rollback()
 		return err
 	}
-	return tx.Commit()
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// txConflict reports a serialization failure or a deadlock: PostgreSQL rolled the
+// transaction back, and running it again may succeed.
+func txConflict(err error) bool {
+	var pe *pq.Error
+	return errors.As(err, &pe) && (pe.Code == "40001" || pe.Code == "40P01")
 }
 
 // CampaignByName finds a campaign by its exact name (the oldest when several share it).

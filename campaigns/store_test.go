@@ -3,9 +3,13 @@ package campaigns
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 
 	"github.com/callplane/callplane/crm"
 )
@@ -102,5 +106,39 @@ func TestReadsSurviveANewColumn(t *testing.T) {
 	}
 	if _, err := s.Flow(ctx, "none"); err != nil && !errors.Is(err, ErrNotFound) {
 		t.Errorf("flow: %v", err)
+	}
+}
+
+// A transaction PostgreSQL aborts for a conflict is run again; other errors are not.
+func TestInTxRetriesConflicts(t *testing.T) {
+	s := NewStore(db.DB)
+	for _, tc := range []struct {
+		err       error
+		wantRuns  int
+		wantError bool
+	}{
+		{&pq.Error{Code: "40001"}, 3, true}, // always conflicting: bounded
+		{&pq.Error{Code: "40P01"}, 3, true},
+		{&pq.Error{Code: "23505"}, 1, true}, // a unique violation is an answer, not a conflict
+		{errors.New("boom"), 1, true},
+	} {
+		runs := 0
+		err := s.inTx(context.Background(), func(tx *sqlx.Tx) error {
+			runs++
+			return tc.err
+		})
+		if runs != tc.wantRuns || (err != nil) != tc.wantError {
+			t.Errorf("%v: %d runs, err %v; want %d runs", tc.err, runs, err, tc.wantRuns)
+		}
+	}
+	runs := 0
+	err := s.inTx(context.Background(), func(tx *sqlx.Tx) error {
+		if runs++; runs < 3 {
+			return fmt.Errorf("insert: %w", &pq.Error{Code: "40001"})
+		}
+		return nil
+	})
+	if err != nil || runs != 3 {
+		t.Errorf("a conflict that clears: %d runs, %v", runs, err)
 	}
 }
