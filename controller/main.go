@@ -9,6 +9,9 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/debug"
+	"slices"
+	"strings"
 	"syscall"
 	"time"
 	_ "time/tzdata" // time zones in images without tzdata
@@ -40,6 +43,15 @@ func run(args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		return errors.New(usage)
 	}
+	switch args[0] {
+	case "version", "--version", "-version":
+		fmt.Fprintln(stdout, "callplane", version())
+		return nil
+	}
+	if i := slices.IndexFunc(args, func(a string) bool { return a == "-h" || a == "-help" || a == "--help" || a == "help" }); i >= 0 {
+		fmt.Fprintln(stdout, usageOf(args[:i]))
+		return nil
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	switch args[0] {
@@ -51,11 +63,44 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return simulate(ctx, args[1:], stdout, stderr)
 	case "flows":
 		return flows(args[1:], stdout, stderr)
-	case "help", "-h", "--help":
-		fmt.Fprintln(stdout, usage)
-		return nil
 	}
 	return fmt.Errorf("unknown command %q\n%s", args[0], usage)
+}
+
+// usageOf is the usage of the command words (the lines of usage that start with them, or
+// all of it).
+func usageOf(words []string) string {
+	prefix := strings.Join(append([]string{"callplane"}, words...), " ")
+	var lines []string
+	for _, l := range strings.Split(usage, "\n")[1:] {
+		if strings.HasPrefix(strings.TrimSpace(l), prefix) {
+			lines = append(lines, l)
+		}
+	}
+	if len(lines) == 0 {
+		return usage
+	}
+	return "usage:\n" + strings.Join(lines, "\n")
+}
+
+// version is the module version and VCS revision the binary was built from.
+func version() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "(unknown)"
+	}
+	v := bi.Main.Version
+	for _, st := range bi.Settings {
+		switch st.Key {
+		case "vcs.revision":
+			v += " " + st.Value
+		case "vcs.modified":
+			if st.Value == "true" {
+				v += " (modified)"
+			}
+		}
+	}
+	return v + " " + bi.GoVersion
 }
 
 func newLogger(w io.Writer, c LogConfig) *slog.Logger {
