@@ -3,6 +3,7 @@ package campaigns
 import (
 	"context"
 	"log/slog"
+	"net/http"
 	"sync"
 	"time"
 
@@ -45,6 +46,8 @@ type Config struct {
 	// ListenDSN, when set, is the database URL a LISTEN connection uses so a campaign
 	// started on any controller is picked up at once rather than on the next poll.
 	ListenDSN string
+	// Webhooks says where flow webhooks may connect (default: any public address).
+	Webhooks WebhookPolicy
 }
 
 func (c *Config) defaults() {
@@ -90,6 +93,7 @@ type Dialer struct {
 	desk    *Desk
 	cids    *CallerIDs
 	flows   *flowCache
+	hooks   *http.Client // flow webhooks, under cfg.Webhooks
 
 	mu      sync.Mutex
 	engines map[int64]*engine
@@ -120,6 +124,7 @@ func NewDialer(cfg Config, db *sqlx.DB, pool *media.Pool, clock media.Clock, log
 		desk:    NewDesk(store, pool, clock, log.With("component", "desk"), hub),
 		cids:    NewCallerIDs(store, log.With("component", "caller-ids")),
 		flows:   newFlowCache(store),
+		hooks:   cfg.Webhooks.client(),
 		engines: map[int64]*engine{}, routes: map[string]*engine{}, orphans: map[string]*orphan{},
 	}
 	d.desk.OnReady(d.wakeAgentEngines)
@@ -200,6 +205,7 @@ func (d *Dialer) Run(ctx context.Context) {
 	d.wg.Wait() // engines drain their calls, with events still routed to them
 	close(stop)
 	<-routed
+	d.hooks.CloseIdleConnections()
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	for _, c := range d.closers {

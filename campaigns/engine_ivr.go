@@ -58,6 +58,7 @@ func (e *engine) startFlow(ctx context.Context, callID string, c *liveCall, now 
 	if err != nil {
 		e.log.Warn("contact of a flow call", "call_id", callID, "err", err)
 	}
+	contact.MaskedNumber = maskNumber(contact.Number)
 	c.ivr = &ivrCall{flow: f, version: version, ctx: ivr.Context{Contact: contact}}
 	e.flowEvent(ctx, callID, c, ivr.Event{Kind: ivr.EventStart}, now)
 	return true
@@ -74,6 +75,12 @@ func (e *engine) flowEvent(ctx context.Context, callID string, c *liveCall, ev i
 	}
 	r.st, r.path = st, append(r.path, steps...)
 	r.collect = nil
+	for _, s := range steps {
+		if s.Result == ivr.ResultPromptRefused {
+			// Its value came from the contact or the flow's variables (see ivr.Play).
+			e.log.Warn("flow prompt refused by media.CheckPrompt: skipped", "call_id", callID, "node", s.Node)
+		}
+	}
 	for _, a := range actions {
 		e.flowAction(ctx, callID, c, a, now)
 	}
@@ -96,6 +103,10 @@ func (e *engine) flowAction(ctx context.Context, callID string, c *liveCall, a i
 		play(a)
 	case ivr.Collect:
 		r.collect, r.digits, r.promptDone = &a, "", false
+		if a.Prompt == (ivr.Play{}) { // refused: wait for input at once
+			r.promptDone, r.deadline = true, now.Add(a.Timeout)
+			return
+		}
 		play(a.Prompt)
 	case ivr.Record:
 		if a.Beep {
@@ -194,7 +205,8 @@ func (e *engine) transferEvent(ctx context.Context, ev media.Event) {
 }
 
 // webhook calls the endpoint without holding up the loop; the answer comes back as an
-// internal event.
+// internal event. The request goes out under the dialer's WebhookPolicy (allow-list,
+// no private addresses, redirects to the same host only); a refusal is a failed webhook.
 func (e *engine) webhook(ctx context.Context, callID string, a ivr.Webhook) {
 	go func() {
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.Timeout)
@@ -206,11 +218,14 @@ func (e *engine) webhook(ctx context.Context, callID string, a ivr.Webhook) {
 		ev := media.Event{Kind: evWebhookFailed, CallID: callID}
 		req, err := http.NewRequestWithContext(ctx, a.Method, a.URL, body)
 		if err == nil {
+			err = e.d.cfg.Webhooks.check(a.URL)
+		}
+		if err == nil {
 			if a.Body != nil {
 				req.Header.Set("Content-Type", "application/json")
 			}
 			var resp *http.Response
-			if resp, err = http.DefaultClient.Do(req); err == nil {
+			if resp, err = e.d.hooks.Do(req); err == nil {
 				b, rerr := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 				resp.Body.Close()
 				if rerr == nil && resp.StatusCode/100 == 2 {

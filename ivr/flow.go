@@ -40,6 +40,30 @@ const (
 	MaxRetries             = 10               // menu and collect retries upper bound
 )
 
+// Size limits of a flow file. A flow beyond one of them is refused with that one problem,
+// before it is validated, so that a hostile file costs little (validation is linear in
+// the size of the flow within them). The largest shipped flow is a few KiB.
+const (
+	MaxFlowBytes = 1 << 20 // bytes of YAML
+	MaxNodes     = 2000    // nodes of a flow
+	// MaxValues bounds the YAML values (scalars, mappings, lists) of a flow, each alias
+	// counted as a copy of what it names, so that aliases cannot multiply the work.
+	MaxValues = 1 << 18
+	// MaxProblems bounds the problems reported for one file; the rest are summed up in one
+	// more problem.
+	MaxProblems = 200
+)
+
+// What a POST webhook sends of the contact (the flow's webhook_contact).
+const (
+	// WebhookContactMasked, the default: the number shows only its country code and last
+	// 4 digits (Contact.MaskedNumber, "+86*******8000"); the name and the custom fields
+	// are sent as they are, since flows post them on purpose (a name to greet, an order id).
+	WebhookContactMasked = "masked"
+	WebhookContactFull   = "full" // the number, the name and the fields as they are
+	WebhookContactNone   = "none" // no number, name or fields
+)
+
 // DNC lists a dnc node may add to.
 const (
 	DNCCampaign = "campaign"
@@ -58,6 +82,9 @@ type Flow struct {
 	Variables map[string]string
 	// Start names the first node.
 	Start string
+	// WebhookContact is what webhook bodies carry of the contact: WebhookContactMasked
+	// (the default), WebhookContactFull or WebhookContactNone.
+	WebhookContact string
 	// Nodes by name.
 	Nodes map[string]*Node
 
@@ -141,6 +168,14 @@ type edge struct {
 
 // Prompt is what the caller hears: an audio file or text to speech. Both may contain
 // variables ({{contact.name}}).
+//
+// The loader holds both to media.CheckPrompt's grammar. A file without variables must be
+// a prompt CheckPrompt accepts. A file with variables is a sound file name: its fixed
+// parts use only letters, digits, '_', '-', '.' and '/', and it must be a valid name with
+// every variable standing for a word ("greetings/{{contact.fields.lang}}.wav"); the value
+// it renders to is checked again each time it is played. Text to speak must fit the tts
+// grammar as written (no '{', '}', '$', '\' or control characters), and the voice too;
+// variables filled into it are made to fit with media.CleanTTS.
 type Prompt struct {
 	File  Template
 	TTS   Template

@@ -6,10 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/callplane/callplane/media"
 )
 
 // EventKind names what happened on the call.
@@ -52,6 +53,13 @@ type Context struct {
 type Action interface{ isAction() }
 
 // Play plays a prompt: an audio file or text to speech. PlaybackDone follows.
+//
+// Step only emits prompts media.CheckPrompt accepts (File, or media.TTS(Voice, TTS)):
+// text to speak is cleaned with media.CleanTTS once its variables are filled in, and a
+// prompt whose rendered value is still refused (a file "{{contact.fields.f}}" that
+// renders to "a::b" or "../x", text that is empty) is never emitted. The flow goes on as
+// if it had played: its path records ResultPromptRefused at the node, then, at a play
+// node, "played"; a menu or collect waits for input with a zero Collect.Prompt.
 type Play struct {
 	File  string
 	TTS   string
@@ -60,7 +68,8 @@ type Play struct {
 
 // Collect plays Prompt and gathers digits (FreeSWITCH play_and_get_digits, ARI playback
 // plus DTMF): it ends after MaxDigits digits, on Terminator (when not ""), or after Timeout
-// without a digit. Digits or InputTimeout follows.
+// without a digit. Digits or InputTimeout follows. A zero Prompt (refused, see Play) means
+// waiting for input at once.
 type Collect struct {
 	Prompt     Play
 	MinDigits  int
@@ -87,6 +96,11 @@ type Transfer struct {
 
 // Webhook calls an HTTP endpoint; Body is JSON for POST (see WebhookBody) and nil for GET.
 // WebhookResult (2xx) or WebhookFailed follows.
+//
+// URL's scheme and host are the flow's, as written (the loader refuses variables there);
+// values filled into the path are url.PathEscape'd and into the query url.QueryEscape'd.
+// A value that would make a path segment "." or ".." fails the webhook in Step itself
+// (the path records "failed" and the flow takes on_error): no action is emitted.
 type Webhook struct {
 	Method  string
 	URL     string
@@ -117,14 +131,18 @@ func (Hangup) isAction()   {}
 // CauseNormal is the cause of every hang-up the flow decides.
 const CauseNormal = "NORMAL_CLEARING"
 
-// WebhookBody is the JSON a POST webhook sends.
+// WebhookBody is the JSON a POST webhook sends. What it carries of the contact follows
+// the flow's webhook_contact: masked (the default) sends Contact.MaskedNumber (or, when
+// that is empty, only the number's last 4 digits) with the name and fields; full sends
+// them as they are; none sends none of the three. Variables written into the URL are the
+// flow author's explicit choice and are not masked.
 type WebhookBody struct {
 	Flow    string            `json:"flow"`
 	Version int               `json:"version"`
 	Node    string            `json:"node"`
-	Number  string            `json:"number"`
-	Name    string            `json:"name"`
-	Fields  map[string]string `json:"fields"`
+	Number  string            `json:"number,omitempty"`
+	Name    string            `json:"name,omitempty"`
+	Fields  map[string]string `json:"fields,omitempty"`
 	Vars    map[string]string `json:"vars"`
 }
 
@@ -180,10 +198,12 @@ type Transition struct {
 //	webhook   ok, failed
 //	dnc       added
 //	hangup    hangup
-//	any       caller_hangup; loop_limit (MaxTransitions reached)
+//	any       caller_hangup; loop_limit (MaxTransitions reached); prompt_refused (a
+//	          rendered prompt media.CheckPrompt refuses was skipped, see Play)
 const (
-	ResultCallerHangup = "caller_hangup"
-	ResultLoopLimit    = "loop_limit"
+	ResultCallerHangup  = "caller_hangup"
+	ResultLoopLimit     = "loop_limit"
+	ResultPromptRefused = "prompt_refused"
 )
 
 // MaxTransitions bounds the nodes one Step may pass through without waiting for an event
@@ -323,29 +343,25 @@ func (r *run) goTo(name string) error {
 		r.st.Node, r.st.Retries = name, 0
 		switch n.Kind {
 		case KindPlay:
-			r.play(*n.Prompt)
-			return nil
+			return r.play(n, *n.Prompt)
 		case KindMenu, KindCollect:
 			r.collect(n)
 			return nil
 		case KindRecord:
 			if n.Prompt != nil {
-				r.play(*n.Prompt)
-			} else {
-				r.startRecord(n)
+				return r.play(n, *n.Prompt)
 			}
+			r.startRecord(n)
 			return nil
 		case KindTransfer:
 			r.actions = append(r.actions, Transfer{Queue: n.Queue, Number: n.Number, Timeout: n.Timeout})
 			r.st.Phase = PhaseTransfer
 			return nil
 		case KindWebhook:
-			r.webhook(n)
-			return nil
+			return r.webhook(n)
 		case KindHangup:
 			if n.Prompt != nil {
-				r.play(*n.Prompt)
-				return nil
+				return r.play(n, *n.Prompt)
 			}
 			r.record(n.Name, n.Kind, "", "hangup", "")
 			r.hangup()
@@ -440,8 +456,7 @@ func (r *run) retry(n *Node, why, digits string) error {
 		p = n.Invalid
 	}
 	if p != nil {
-		r.play(*p)
-		return nil
+		return r.play(n, *p)
 	}
 	r.collect(n)
 	return nil
@@ -449,18 +464,38 @@ func (r *run) retry(n *Node, why, digits string) error {
 
 func (r *run) env() env { return env{vars: r.st.Vars, contact: r.ctx.Contact} }
 
-func (r *run) render(p Prompt) Play {
+// render fills in a prompt's variables; ok is false when media.CheckPrompt refuses the
+// result (see Play).
+func (r *run) render(p Prompt) (pl Play, ok bool) {
 	e := r.env()
-	return Play{File: p.File.render(e, nil), TTS: p.TTS.render(e, nil), Voice: p.Voice}
+	if !p.File.IsZero() {
+		pl.File = p.File.render(e, nil)
+		return pl, media.CheckPrompt(pl.File) == nil
+	}
+	pl.TTS, pl.Voice = media.CleanTTS(p.TTS.render(e, nil)), p.Voice
+	return pl, media.CheckPrompt(media.TTS(pl.Voice, pl.TTS)) == nil
 }
 
-func (r *run) play(p Prompt) {
-	r.actions = append(r.actions, r.render(p))
+// play plays prompt p of node n, or, when its rendered value is refused, goes on as if
+// it had played.
+func (r *run) play(n *Node, p Prompt) error {
+	pl, ok := r.render(p)
+	if !ok {
+		r.record(n.Name, n.Kind, "", ResultPromptRefused, n.Name)
+		return r.afterPrompt(n)
+	}
+	r.actions = append(r.actions, pl)
 	r.st.Phase = PhasePrompt
+	return nil
 }
 
 func (r *run) collect(n *Node) {
-	c := Collect{Prompt: r.render(*n.Prompt), MinDigits: 1, MaxDigits: 1, Timeout: n.Timeout}
+	prompt, ok := r.render(*n.Prompt)
+	if !ok {
+		r.record(n.Name, n.Kind, "", ResultPromptRefused, n.Name)
+		prompt = Play{}
+	}
+	c := Collect{Prompt: prompt, MinDigits: 1, MaxDigits: 1, Timeout: n.Timeout}
 	if n.Kind == KindCollect {
 		c.MinDigits, c.MaxDigits, c.Terminator = n.MinDigits, n.MaxDigits, n.Terminator
 	}
@@ -473,16 +508,50 @@ func (r *run) startRecord(n *Node) {
 	r.st.Phase = PhaseRecord
 }
 
-func (r *run) webhook(n *Node) {
-	w := Webhook{Method: n.Method, URL: n.URL.render(r.env(), url.QueryEscape), Timeout: n.Timeout}
+func (r *run) webhook(n *Node) error {
+	u, err := n.URL.renderURL(r.env(), nil)
+	if err != nil {
+		r.record(n.Name, n.Kind, "", "failed", n.OnError)
+		return r.goTo(n.OnError)
+	}
+	w := Webhook{Method: n.Method, URL: u, Timeout: n.Timeout}
 	if n.Method == "POST" {
+		body := WebhookBody{Flow: r.f.ID, Version: r.f.Version, Node: n.Name, Vars: r.st.Vars}
 		c := r.ctx.Contact
+		switch r.f.WebhookContact {
+		case WebhookContactFull:
+			body.Number, body.Name, body.Fields = c.Number, c.Name, c.Fields
+		case WebhookContactNone:
+		default:
+			body.Number, body.Name, body.Fields = c.MaskedNumber, c.Name, c.Fields
+			if body.Number == "" {
+				body.Number = lastDigits(c.Number, 4)
+			}
+		}
 		// Marshaling strings and maps of strings cannot fail.
-		w.Body, _ = json.Marshal(WebhookBody{Flow: r.f.ID, Version: r.f.Version, Node: n.Name,
-			Number: c.Number, Name: c.Name, Fields: c.Fields, Vars: r.st.Vars})
+		w.Body, _ = json.Marshal(body)
 	}
 	r.actions = append(r.actions, w)
 	r.st.Phase = PhaseWebhook
+	return nil
+}
+
+// lastDigits masks every digit of number but the last keep with '*', keeping a leading
+// '+' and dropping anything else: "+8613800138000" gives "+**********8000".
+func lastDigits(number string, keep int) string {
+	var digits []byte
+	for i := 0; i < len(number); i++ {
+		if c := number[i]; c >= '0' && c <= '9' {
+			digits = append(digits, c)
+		}
+	}
+	for i := 0; i < len(digits)-keep; i++ {
+		digits[i] = '*'
+	}
+	if strings.HasPrefix(number, "+") {
+		return "+" + string(digits)
+	}
+	return string(digits)
 }
 
 func (r *run) hangup() {

@@ -198,7 +198,7 @@ func TestStep(t *testing.T) {
 			steps: append(toMenu[:2:2],
 				step{ev: digits("3"), want: []Action{askScore}},
 				step{ev: digits("5#"), want: []Action{Webhook{Method: "POST", URL: "https://crm.example/s?n=%2B8613900000001", Timeout: 2 * time.Second,
-					Body: []byte(`{"flow":"test","version":3,"node":"hook","number":"+8613900000001","name":"Ann","fields":{"city":"Beijing"},"vars":{"lang":"en","score":"5"}}`)}}},
+					Body: []byte(`{"flow":"test","version":3,"node":"hook","number":"+*********0001","name":"Ann","fields":{"city":"Beijing"},"vars":{"lang":"en","score":"5"}}`)}}},
 				step{ev: webhookOK(`{"result":{"segment":"gold","count":7}}`), want: []Action{toSales}}),
 			phase: PhaseTransfer,
 			want:  map[string]string{"score": "5", "seg": "gold", "n": "7", "tag": "vip-gold"},
@@ -431,7 +431,7 @@ start: hello
 nodes:
   hello:
     kind: play
-    prompt: {file: "/p/{{contact.fields.lang}}/hello.wav"}
+    prompt: {file: "p/{{contact.fields.lang}}/hello.wav"}
     next: hook
   hook:
     kind: webhook
@@ -451,7 +451,7 @@ nodes:
 		ev   Event
 		want []Action
 	}{
-		{ev(EventStart), []Action{Play{File: "/p/zh/hello.wav"}}},
+		{ev(EventStart), []Action{Play{File: "p/zh/hello.wav"}}},
 		{ev(EventPlaybackDone), []Action{Webhook{Method: "GET", URL: "http://crm.local/lookup?name=Li+Lei%26co", Timeout: DefaultWebhookTimeout}}},
 		{webhookOK(`{"items":[{"id":1},{"id":"b2"}]}`), []Action{Record{MaxLength: DefaultRecordLength}}},
 		{Event{Kind: EventRecordingDone, Ref: "r"}, []Action{hangup}},

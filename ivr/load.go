@@ -5,23 +5,30 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/url"
 	"os"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/callplane/callplane/media"
 )
 
 // Load reads and parses the flow file at path. The error is for a file that cannot be
 // read; everything wrong inside it is a Problem. The flow is nil when any problem is an
-// error; warnings come with a usable flow.
+// error; warnings come with a usable flow. At most MaxFlowBytes+1 bytes are read.
 func Load(path string) (*Flow, []Problem, error) {
-	data, err := os.ReadFile(path)
+	file, err := os.Open(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("load flow: %w", err)
+	}
+	defer file.Close()
+	data, err := io.ReadAll(io.LimitReader(file, MaxFlowBytes+1))
 	if err != nil {
 		return nil, nil, fmt.Errorf("load flow: %w", err)
 	}
@@ -31,22 +38,24 @@ func Load(path string) (*Flow, []Problem, error) {
 
 // Parse decodes and validates a flow; name is used as the file of every Problem. Problems
 // are sorted by position. The flow is nil when any problem is an error.
+//
+// A flow beyond the size limits (MaxFlowBytes, MaxValues, MaxNodes) gets that one problem
+// and is not validated further. Otherwise the work is linear in the size of the file,
+// and at most MaxProblems problems are listed, then one that counts the rest.
 func Parse(name string, data []byte) (*Flow, []Problem) {
 	l := &loader{file: name, defined: map[string]bool{}}
 	if f := l.parse(data); f != nil {
 		l.checkVars()
 		l.validate(f)
-		if !HasErrors(l.probs) {
-			sortProblems(l.probs)
-			return f, l.probs
+		if !l.hasErrors() {
+			return f, l.finish()
 		}
 	}
-	sortProblems(l.probs)
-	return nil, l.probs
+	return nil, l.finish()
 }
 
 // topKeys are the keys of a flow file.
-var topKeys = []string{"id", "version", "description", "variables", "start", "nodes"}
+var topKeys = []string{"id", "version", "description", "variables", "start", "webhook_contact", "nodes"}
 
 // kindKeys are the keys each node kind accepts; the schema test checks schema.json against
 // this table.
@@ -73,12 +82,15 @@ var (
 
 // loader decodes one file, collecting problems.
 type loader struct {
-	file    string
-	probs   []Problem
-	root    *yaml.Node
-	start   *yaml.Node      // the start value, when written
-	defined map[string]bool // variables something sets
-	uses    []varUse        // vars.X read by templates and expressions
+	file         string
+	probs        []Problem
+	dropped      int  // problems beyond MaxProblems
+	droppedErr   bool // one of them is an error
+	firstDropped Problem
+	root         *yaml.Node
+	start        *yaml.Node      // the start value, when written
+	defined      map[string]bool // variables something sets
+	uses         []varUse        // vars.X read by templates and expressions
 }
 
 type varUse struct {
@@ -93,7 +105,33 @@ func (l *loader) add(sev Severity, line, col int, format string, args ...any) {
 	if col < 1 {
 		col = 1
 	}
+	if len(l.probs) >= MaxProblems {
+		if l.dropped == 0 {
+			l.firstDropped = Problem{File: l.file, Line: line, Col: col}
+		}
+		l.dropped++
+		l.droppedErr = l.droppedErr || sev == SeverityError
+		return
+	}
 	l.probs = append(l.probs, Problem{File: l.file, Line: line, Col: col, Severity: sev, Msg: fmt.Sprintf(format, args...)})
+}
+
+func (l *loader) hasErrors() bool { return l.droppedErr || HasErrors(l.probs) }
+
+// finish returns the problems sorted, with one more that counts those not listed, placed
+// where the first of them is.
+func (l *loader) finish() []Problem {
+	if l.dropped > 0 {
+		p := l.firstDropped
+		p.Severity = SeverityWarning
+		if l.droppedErr {
+			p.Severity = SeverityError
+		}
+		p.Msg = fmt.Sprintf("too many problems: %d more are not listed (the first %d are)", l.dropped, MaxProblems)
+		l.probs = append(l.probs, p)
+	}
+	sortProblems(l.probs)
+	return l.probs
 }
 
 func (l *loader) errorf(n *yaml.Node, format string, args ...any) {
@@ -101,6 +139,10 @@ func (l *loader) errorf(n *yaml.Node, format string, args ...any) {
 }
 
 func (l *loader) parse(data []byte) *Flow {
+	if len(data) > MaxFlowBytes {
+		l.add(SeverityError, 1, 1, "flow file is over the size limit of %d bytes (1 MiB)", MaxFlowBytes)
+		return nil
+	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
 	if err := dec.Decode(&doc); err != nil {
@@ -127,6 +169,9 @@ func (l *loader) parse(data []byte) *Flow {
 	}
 	root := resolve(doc.Content[0])
 	l.root = root
+	if l.tooLarge(root) {
+		return nil
+	}
 	pairs, ok := l.mapping(root, "flow", "key")
 	if !ok {
 		return nil
@@ -157,6 +202,13 @@ func (l *loader) parse(data []byte) *Flow {
 		case "start":
 			f.Start = l.str(v, k)
 			l.start = v
+		case "webhook_contact":
+			f.WebhookContact = l.str(v, k)
+			switch f.WebhookContact {
+			case WebhookContactMasked, WebhookContactFull, WebhookContactNone, "":
+			default:
+				l.errorf(v, "webhook_contact %q: want masked, full or none", f.WebhookContact)
+			}
 		case "nodes":
 			nodes, _ := l.mapping(v, k, "node")
 			for _, np := range nodes {
@@ -175,6 +227,9 @@ func (l *loader) parse(data []byte) *Flow {
 	}
 	if seen["nodes"] && len(f.Nodes) == 0 {
 		l.errorf(root, "a flow needs at least one node")
+	}
+	if f.WebhookContact == "" {
+		f.WebhookContact = WebhookContactMasked
 	}
 	return f
 }
@@ -360,9 +415,10 @@ func (l *loader) template(n *yaml.Node, key string) Template {
 		l.add(SeverityError, line, col, "%s: bad template: %s", key, pe.msg)
 		return Template{}
 	}
+	at := scalarCursor{n: n}
 	for _, p := range t.parts {
 		if p.isRef && p.ref.kind == refVar {
-			line, col := offsetPos(n, p.off)
+			line, col := at.pos(p.off)
 			l.uses = append(l.uses, varUse{p.ref.name, line, col})
 		}
 	}
@@ -372,11 +428,36 @@ func (l *loader) template(n *yaml.Node, key string) Template {
 // offsetPos locates byte offset off of a scalar's value. Only single-line scalars are
 // located inside; others at their start. Escapes in quoted scalars are not accounted for.
 func offsetPos(n *yaml.Node, off int) (line, col int) {
-	if off < 0 || off > len(n.Value) || strings.Contains(n.Value, "\n") ||
-		n.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0 {
+	c := scalarCursor{n: n}
+	return c.pos(off)
+}
+
+// scalarCursor locates offsets of one scalar's value as offsetPos does, in time linear in
+// the length of the value when the offsets come in increasing order (a template's or an
+// expression's variables), rather than counting from the start for each.
+type scalarCursor struct {
+	n       *yaml.Node
+	checked bool // whether multi is known
+	multi   bool // the value is not located inside (several lines, or a block scalar)
+	off     int  // a located offset and the runes before it
+	runes   int
+}
+
+func (c *scalarCursor) pos(off int) (line, col int) {
+	n := c.n
+	if !c.checked {
+		c.checked = true
+		c.multi = strings.Contains(n.Value, "\n") || n.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0
+	}
+	if off < 0 || off > len(n.Value) || c.multi {
 		return n.Line, n.Column
 	}
-	col = n.Column + utf8.RuneCountInString(n.Value[:off])
+	if off < c.off {
+		c.off, c.runes = 0, 0
+	}
+	c.runes += utf8.RuneCountInString(n.Value[c.off:off])
+	c.off = off
+	col = n.Column + c.runes
 	if n.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) != 0 {
 		col++
 	}
@@ -632,15 +713,18 @@ func (l *loader) optTemplate(n *yaml.Node, key string) Template {
 	return l.template(n, key)
 }
 
+// checkURL holds a webhook URL to checkWebhookURL: a fixed scheme and host, variables in
+// the path and query only.
 func (l *loader) checkURL(v *yaml.Node, t Template) {
 	if t.IsZero() {
 		return
 	}
-	// Variables stand for a harmless word, so a template's fixed parts are checked.
-	probe := t.render(env{}, func(string) string { return "x" })
-	u, err := url.Parse(probe)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		l.errorf(v, "url %q: want an http:// or https:// URL", t.String())
+	if pe := checkWebhookURL(t); pe != nil {
+		line, col := v.Line, v.Column // about the whole URL
+		if pe.off > 0 {
+			line, col = offsetPos(v, pe.off)
+		}
+		l.add(SeverityError, line, col, "url %.80q: %s", t.String(), pe.msg)
 	}
 }
 
@@ -651,16 +735,17 @@ func (l *loader) prompt(v *yaml.Node, key string) *Prompt {
 	}
 	p := &Prompt{}
 	var file, tts, voice *yaml.Node
+	var fileVal, ttsVal, voiceVal *yaml.Node
 	for _, kv := range pairs {
 		switch kv.key.Value {
 		case "file":
-			file = kv.key
+			file, fileVal = kv.key, kv.val
 			p.File = l.template(kv.val, "file")
 		case "tts":
-			tts = kv.key
+			tts, ttsVal = kv.key, kv.val
 			p.TTS = l.template(kv.val, "tts")
 		case "voice":
-			voice = kv.key
+			voice, voiceVal = kv.key, kv.val
 			p.Voice = l.str(kv.val, "voice")
 		default:
 			l.errorf(kv.key, "unknown key %q in %s (want %s)", kv.key.Value, key, strings.Join(promptKeys, ", "))
@@ -673,8 +758,63 @@ func (l *loader) prompt(v *yaml.Node, key string) *Prompt {
 		l.errorf(tts, "%s has file or tts, not both", key)
 	case voice != nil && tts == nil:
 		l.errorf(voice, "voice applies to tts only")
+	case file != nil:
+		l.checkFile(fileVal, p.File)
+	case tts != nil:
+		l.checkTTS(ttsVal, voiceVal, p)
 	}
 	return p
+}
+
+// checkFile holds a prompt's file to media.CheckPrompt's grammar (see Prompt).
+func (l *loader) checkFile(v *yaml.Node, t Template) {
+	if t.IsZero() {
+		return
+	}
+	if t.literal() {
+		if err := media.CheckPrompt(t.String()); err != nil {
+			l.errorf(v, "file: %v", err)
+		}
+		return
+	}
+	at := scalarCursor{n: v}
+	for _, p := range t.parts {
+		if p.isRef {
+			continue
+		}
+		for i, r := range p.lit {
+			if !isFileRune(r) {
+				line, col := at.pos(p.off + i)
+				l.add(SeverityError, line, col, "file: character %q: a file with variables is a sound file name, its fixed parts only letters, digits, '_', '-', '.' and '/'", r)
+				return
+			}
+		}
+	}
+	if err := media.CheckPrompt(t.probe()); err != nil {
+		l.errorf(v, "file: with each variable standing for a word, %v", err)
+	}
+}
+
+// isFileRune reports whether r may be written in a sound file name (media.CheckPrompt).
+func isFileRune(r rune) bool {
+	return unicode.IsLetter(r) || unicode.IsDigit(r) || r == '_' || r == '-' || r == '.' || r == '/'
+}
+
+// checkTTS holds a tts prompt's voice and written text to media.CheckPrompt's grammar;
+// the values of variables are cleaned when it is played (media.CleanTTS).
+func (l *loader) checkTTS(text, voice *yaml.Node, p *Prompt) {
+	if voice != nil && p.Voice != "" {
+		if strings.Contains(p.Voice, ":") || media.CheckPrompt(media.TTS(p.Voice, "x")) != nil {
+			l.errorf(voice, "voice %.40q: want at most 32 of a-z, 0-9, '_' and '-'", p.Voice)
+			return
+		}
+	}
+	if p.TTS.IsZero() {
+		return
+	}
+	if err := media.CheckPrompt(media.TTS(p.Voice, p.TTS.probe())); err != nil {
+		l.errorf(text, "%v", err)
+	}
 }
 
 // target reads a node name that a transition goes to.
@@ -757,9 +897,10 @@ func (l *loader) expr(v *yaml.Node, s string) expr {
 		l.add(SeverityError, line, col, "if: %s", pe.msg)
 		return nil
 	}
+	at := scalarCursor{n: v}
 	for _, o := range exprRefs(x) {
 		if o.ref.kind == refVar {
-			line, col := offsetPos(v, o.off)
+			line, col := at.pos(o.off)
 			l.uses = append(l.uses, varUse{o.ref.name, line, col})
 		}
 	}

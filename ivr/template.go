@@ -11,6 +11,10 @@ type Contact struct {
 	Name string
 	// Number is the dialed number in E.164 ({{call.number}}).
 	Number string
+	// MaskedNumber is Number as a webhook body shows it when the flow's webhook_contact is
+	// masked (the campaigns engine writes the country code and the last 4 digits,
+	// "+86*******8000"); when it is empty the interpreter shows only the last 4 digits.
+	MaskedNumber string
 	// Fields are the contact's custom fields ({{contact.fields.X}}).
 	Fields map[string]string
 }
@@ -123,7 +127,7 @@ type tpart struct {
 	lit   string
 	ref   ref
 	isRef bool
-	off   int // byte offset of the reference in src
+	off   int // byte offset in src of the literal, or of the reference's name
 }
 
 // String returns the template as written.
@@ -131,6 +135,20 @@ func (t Template) String() string { return t.src }
 
 // IsZero reports whether the template is empty.
 func (t Template) IsZero() bool { return t.src == "" }
+
+// literal reports whether the template has no variable reference.
+func (t Template) literal() bool {
+	for _, p := range t.parts {
+		if p.isRef {
+			return false
+		}
+	}
+	return true
+}
+
+// probe renders the template with every reference standing for the word "x": the fixed
+// parts as the loader checks them.
+func (t Template) probe() string { return t.render(env{}, func(string) string { return "x" }) }
 
 // parseTemplate parses s; a *posError locates a problem.
 func parseTemplate(s string) (Template, error) {
@@ -140,12 +158,12 @@ func parseTemplate(s string) (Template, error) {
 		i := strings.Index(rest, "{{")
 		if i < 0 {
 			if rest != "" {
-				t.parts = append(t.parts, tpart{lit: rest})
+				t.parts = append(t.parts, tpart{lit: rest, off: off})
 			}
 			return t, nil
 		}
 		if i > 0 {
-			t.parts = append(t.parts, tpart{lit: rest[:i]})
+			t.parts = append(t.parts, tpart{lit: rest[:i], off: off})
 		}
 		j := strings.Index(rest[i+2:], "}}")
 		if j < 0 {

@@ -73,22 +73,33 @@ func (l *loader) checkLoops(f *Flow) {
 
 // canExit returns the nodes from which an exit can be reached. A broken node (unknown
 // kind) or an unknown target counts as an exit, so that an error is not reported twice.
+// It walks the edges backwards from the exits: linear in the size of the flow.
 func canExit(f *Flow) map[string]bool {
 	out := map[string]bool{}
-	for changed := true; changed; {
-		changed = false
-		for _, name := range f.order {
-			if out[name] {
-				continue
+	preds := map[string][]string{}
+	var todo []string
+	for _, name := range f.order {
+		n := f.Nodes[name]
+		ok := n.Kind == "" || n.Kind == KindHangup || n.Kind == KindTransfer
+		for _, e := range n.edges {
+			if e.to == "" || f.Nodes[e.to] == nil {
+				ok = true
+			} else {
+				preds[e.to] = append(preds[e.to], name)
 			}
-			n := f.Nodes[name]
-			ok := n.Kind == "" || n.Kind == KindHangup || n.Kind == KindTransfer
-			for _, e := range n.edges {
-				ok = ok || e.to == "" || f.Nodes[e.to] == nil || out[e.to]
-			}
-			if ok {
-				out[name] = true
-				changed = true
+		}
+		if ok && !out[name] {
+			out[name] = true
+			todo = append(todo, name)
+		}
+	}
+	for len(todo) > 0 {
+		name := todo[len(todo)-1]
+		todo = todo[:len(todo)-1]
+		for _, p := range preds[name] {
+			if !out[p] {
+				out[p] = true
+				todo = append(todo, p)
 			}
 		}
 	}
