@@ -43,6 +43,9 @@ type Config struct {
 	LostGrace time.Duration
 	// RingTimeout is the originate_timeout when a request has none; default 30 s.
 	RingTimeout time.Duration
+	// RecordingsDir is where relative recording paths go on the node; default the
+	// node's own recordings_dir (global_getvar, read when connecting).
+	RecordingsDir string
 	// KeepAlive is the idle interval of the `status` probe that finds a hung node;
 	// default 5 s, negative disables it.
 	KeepAlive time.Duration
@@ -119,6 +122,7 @@ type Driver struct {
 	wg      sync.WaitGroup
 
 	originates, notSent, ambiguous, reconnects, delivered atomic.Int64
+	recDir                                                atomic.Pointer[string] // the node's recordings_dir
 }
 
 var _ media.Driver = (*Driver)(nil)
@@ -386,20 +390,45 @@ func broadcastArg(file string) (string, error) {
 	return file, nil
 }
 
-// Record starts recording the call to path on the node.
+// Record starts recording the call to path on the node: an absolute path, or one
+// relative to the node's recordings directory (FreeSWITCH itself would put a relative
+// path under its sound prefix, and then not find it to stop: see nodePath).
 func (d *Driver) Record(ctx context.Context, callID, path string) error {
 	if err := media.CheckRecordPath(path); err != nil {
 		return fmt.Errorf("record %s: %w: %w", callID, media.ErrInvalid, err)
 	}
-	return d.callCommand(ctx, "record", callID, "uuid_record "+callID+" start "+escapeArg(path))
+	abs := d.nodePath(path)
+	d.do(false, func(n *normalizer) { n.recording(callID, abs, path) })
+	return d.callCommand(ctx, "record", callID, "uuid_record "+callID+" start "+escapeArg(abs))
 }
 
-// StopRecord stops the recording to path; EventRecordingFinished follows.
+// StopRecord stops the recording to path; EventRecordingFinished follows with File = path.
 func (d *Driver) StopRecord(ctx context.Context, callID, path string) error {
 	if err := media.CheckRecordPath(path); err != nil {
 		return fmt.Errorf("stop record %s: %w: %w", callID, media.ErrInvalid, err)
 	}
-	return d.callCommand(ctx, "stop record", callID, "uuid_record "+callID+" stop "+escapeArg(path))
+	return d.callCommand(ctx, "stop record", callID, "uuid_record "+callID+" stop "+escapeArg(d.nodePath(path)))
+}
+
+// nodePath is path as the node is to be given it: absolute paths as they are, relative
+// ones under the recordings directory (Config.RecordingsDir, else the node's own
+// recordings_dir, read when connecting). uuid_record resolves a relative path against
+// the sound prefix at start but compares stop's path unresolved, so a relative path
+// could never be stopped (seen on FreeSWITCH 1.10.12).
+func (d *Driver) nodePath(p string) string {
+	if strings.HasPrefix(p, "/") {
+		return p
+	}
+	dir := d.cfg.RecordingsDir
+	if dir == "" {
+		if v := d.recDir.Load(); v != nil {
+			dir = *v
+		}
+	}
+	if dir == "" {
+		return p
+	}
+	return strings.TrimSuffix(dir, "/") + "/" + p
 }
 
 // Bridge connects two answered calls on this node.
@@ -669,6 +698,16 @@ func (d *Driver) connect(ctx context.Context) (*eslConn, error) {
 	if t := f.replyText(); !strings.HasPrefix(t, "+OK") {
 		c.kill()
 		return nil, fmt.Errorf("subscribe on %s: %s", d.cfg.Address, t)
+	}
+	if d.cfg.RecordingsDir == "" {
+		f, _, err := d.send(ctx, c, "api global_getvar recordings_dir")
+		if err != nil {
+			c.kill()
+			return nil, fmt.Errorf("recordings_dir of %s: %w", d.cfg.Address, err)
+		}
+		if dir := strings.TrimSpace(f.replyText()); strings.HasPrefix(dir, "/") {
+			d.recDir.Store(&dir)
+		}
 	}
 	return c, nil
 }

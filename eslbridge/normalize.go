@@ -100,6 +100,7 @@ type callState struct {
 	sip                       int
 	lastSeq                   uint64
 	lastCore                  string
+	recordings                map[string]string // node's absolute path -> the path Record was given
 }
 
 // normalizer turns ordered FreeSWITCH events into media.Events, per call. It is owned by
@@ -116,6 +117,17 @@ type normalizer struct {
 func newNormalizer(node string, now func() time.Time, emit func(media.Event)) *normalizer {
 	return &normalizer{node: node, now: now, emit: emit,
 		calls: make(map[string]*callState), jobs: make(map[string]string), ended: make(map[string]time.Time)}
+}
+
+// recording notes that the node records call id to abs because Record was asked for
+// asked, so that its RECORD_STOP reports asked.
+func (n *normalizer) recording(id, abs, asked string) {
+	if cs := n.calls[id]; cs != nil && abs != asked {
+		if cs.recordings == nil {
+			cs.recordings = map[string]string{}
+		}
+		cs.recordings[abs] = asked
+	}
 }
 
 // track starts following a call the driver originates; false if the id is in use.
@@ -256,6 +268,10 @@ func (n *normalizer) handle(e *rawEvent) {
 	case "RECORD_STOP":
 		x := n.ev(media.EventRecordingFinished, cs.id)
 		x.File, x.Duration = e.file, e.recordDur
+		if asked, ok := cs.recordings[e.file]; ok {
+			x.File = asked
+			delete(cs.recordings, e.file)
+		}
 		n.emit(x)
 	case "CHANNEL_BRIDGE":
 		n.emit(n.ev(media.EventBridged, cs.id))

@@ -63,6 +63,8 @@ func (s *Server) api(name, arg, job string) string {
 			return val
 		}
 		return "_undef_"
+	case "global_getvar":
+		return map[string]string{"recordings_dir": RecordingsDir, "sound_prefix": SoundPrefix}[arg]
 	case "uuid_broadcast":
 		return s.broadcast(arg)
 	case "uuid_record":
@@ -165,6 +167,12 @@ func (s *Server) broadcast(arg string) string {
 	return "+OK Message sent\n"
 }
 
+// The fake node's directories, as global_getvar reports them.
+const (
+	RecordingsDir = "/var/lib/freeswitch/recordings"
+	SoundPrefix   = "/usr/share/freeswitch/sounds/en/us/callie"
+)
+
 func (s *Server) record(arg string) string {
 	argv := splitArgs(arg, 5)
 	if len(argv) < 3 {
@@ -179,6 +187,11 @@ func (s *Server) record(arg string) string {
 	path := argv[2]
 	switch strings.ToLower(argv[1]) {
 	case "start":
+		if !strings.HasPrefix(path, "/") {
+			// As FreeSWITCH 1.10.12 does: a relative path is opened under the sound
+			// prefix, and stop compares the path it is given with the resolved one.
+			path = SoundPrefix + "/" + path
+		}
 		if _, ok := c.recordAt[path]; ok {
 			return "-ERR Cannot record session!\n"
 		}
