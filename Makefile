@@ -2,7 +2,7 @@
 GO ?= go
 BIN := bin/callplane
 
-.PHONY: all build run test lint bench fmt clean
+.PHONY: all build run test test-real fuzz lint bench fmt clean
 
 all: build
 
@@ -16,9 +16,19 @@ run: build
 
 # Every test with the race detector. Database tests get a real PostgreSQL: TEST_DATABASE_URL
 # when set, else a throw-away cluster from the machine's PostgreSQL binaries.
+# Then every fuzz target for a few seconds each (make fuzz runs them longer).
 test:
 	$(GO) vet ./...
 	$(GO) test -race -count=1 ./...
+	FUZZTIME=3s ./scripts/fuzz.sh
+
+# The realservers tests against a real FreeSWITCH and Asterisk (scripts/test-real.sh says
+# which environment variables point at them; ../shared/rigs when it exists).
+test-real:
+	./scripts/test-real.sh
+
+fuzz:
+	FUZZTIME=$${FUZZTIME:-2m} ./scripts/fuzz.sh
 
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo 'gofmt needed'; exit 1; }
