@@ -5,6 +5,10 @@ package main
 import (
 	"fmt"
 	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -145,4 +149,100 @@ nodes:
 		}
 		t.Logf("%s: %d calls, digits received: %v", pool, res.Calls, res.Nodes["main"])
 	}
+}
+
+// TestRealKill9MidCampaign kills `callplane serve` with SIGKILL while a campaign's calls
+// are up on the real FreeSWITCH and starts it again: the campaign completes, no call is
+// left in progress, and the callee (CALLPLANE_REAL_CALLEE_LOG, its log of INVITEs)
+// received no number more often than callplane recorded attempts for it.
+func TestRealKill9MidCampaign(t *testing.T) {
+	addr, logPath := os.Getenv("CALLPLANE_REAL_FS_ESL"), os.Getenv("CALLPLANE_REAL_CALLEE_LOG")
+	if addr == "" || logPath == "" {
+		t.Skip("needs CALLPLANE_REAL_FS_* and CALLPLANE_REAL_CALLEE_LOG")
+	}
+	mark, err := os.Stat(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := buildBinary(t)
+	httpAddr := freeAddr(t)
+	cfgPath := filepath.Join(t.TempDir(), "callplane.yaml")
+	os.WriteFile(cfgPath, []byte(fmt.Sprintf(`
+dialer:
+  tick: 20ms
+  lost_grace: 5s
+  drain_timeout: 1s
+  default_prompt: hello-world.wav
+media:
+  nodes:
+    - name: fs-real
+      kind: freeswitch
+      address: %s
+      password: %s
+      dial_template: %q
+      max_calls: 60
+      calls_per_second: 30
+`, addr, os.Getenv("CALLPLANE_REAL_FS_PASSWORD"), os.Getenv("CALLPLANE_REAL_FS_DIAL"))), 0o644)
+	env := append(os.Environ(), "DATABASE_URL="+db.URL, "CALLPLANE_HTTP_ADDR="+httpAddr, "CALLPLANE_ADMIN_TOKEN="+token)
+	start := func() *exec.Cmd {
+		cmd := exec.Command(bin, "serve", "--config", cfgPath)
+		cmd.Env = env
+		out := &lockedBuffer{}
+		cmd.Stdout, cmd.Stderr = out, out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			if t.Failed() {
+				t.Logf("serve log tail:\n%s", tail(out.String(), 30))
+			}
+		})
+		waitHTTP(t, "http://"+httpAddr+"/healthz")
+		return cmd
+	}
+	serve := start()
+	c := client{t: t, base: "http://" + httpAddr}
+	var camp struct {
+		ID int64 `json:"id"`
+	}
+	c.json("POST", "/api/v1/campaigns", map[string]any{"name": "real-kill9", "dial_mode": "broadcast",
+		"max_concurrent": 30, "calls_per_second": 20, "max_attempts": 3, "retry_after_seconds": 1, "ring_timeout_seconds": 3}, &camp)
+	var rows []map[string]string
+	for i := range 120 {
+		rows = append(rows, map[string]string{"phone": fmt.Sprintf("+861398%04d10%d", i, i%10)})
+	}
+	c.json("POST", fmt.Sprintf("/api/v1/campaigns/%d/contacts", camp.ID), rows, nil)
+	c.json("POST", fmt.Sprintf("/api/v1/campaigns/%d/start", camp.ID), nil, nil)
+	c.until("calls in flight", func() bool {
+		var st statsResp
+		c.json("GET", fmt.Sprintf("/api/v1/campaigns/%d/stats", camp.ID), nil, &st)
+		return st.Attempts >= 40 && st.InProgress > 10
+	})
+	serve.Process.Signal(syscall.SIGKILL)
+	serve.Wait()
+	serve = start()
+	defer func() { serve.Process.Signal(syscall.SIGTERM); serve.Wait() }()
+	st := c.waitCompleted(camp.ID)
+	if st.InProgress != 0 {
+		t.Errorf("%d calls left in progress", st.InProgress)
+	}
+
+	b, err := os.ReadFile(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	invites := map[string]int{}
+	for _, line := range strings.Split(string(b[mark.Size():]), "\n") {
+		if f := strings.Fields(line); len(f) >= 5 && f[4] == "INVITE" {
+			invites[strings.TrimSuffix(f[3], "]")]++
+		}
+	}
+	var list contactsResp
+	c.json("GET", fmt.Sprintf("/api/v1/campaigns/%d/contacts?limit=1000", camp.ID), nil, &list)
+	for _, ct := range list.Contacts {
+		if n := invites[strings.TrimPrefix(ct.Phone, "+")]; n > ct.Attempts || n == 0 {
+			t.Errorf("%s: the callee was called %d times, callplane recorded %d attempts", ct.Phone, n, ct.Attempts)
+		}
+	}
+	t.Logf("after kill -9 on the real FreeSWITCH: %+v", st)
 }

@@ -4,7 +4,8 @@
 #   CALLPLANE_REAL_FS_ESL=host:port CALLPLANE_REAL_FS_PASSWORD=... CALLPLANE_REAL_FS_DIAL='sofia/...{number}...'
 #   CALLPLANE_REAL_ARI_URL=http://host:8088 CALLPLANE_REAL_ARI_USER=... CALLPLANE_REAL_ARI_PASSWORD=... CALLPLANE_REAL_ARI_DIAL='PJSIP/{number}@...'
 # (the dial templates must reach a callee that decides by the dialled number, as
-# ../shared/rigs' rig-callee does). When neither server is given and ../shared/rigs/rig
+# ../shared/rigs' rig-callee does; CALLPLANE_REAL_CALLEE_LOG, its log of INVITEs, lets the
+# kill -9 test count what the callee received). When neither server is given and ../shared/rigs/rig
 # exists, the rigs are started; a server that does not come up is skipped with its reason.
 # With no server at all the run is skipped with a message and succeeds.
 set -uo pipefail
@@ -15,6 +16,7 @@ if [ -z "${CALLPLANE_REAL_FS_ESL:-}${CALLPLANE_REAL_ARI_URL:-}" ] && [ -x "$rig"
   if "$rig" up freeswitch; then
     export CALLPLANE_REAL_FS_ESL=127.0.0.1:8021 CALLPLANE_REAL_FS_PASSWORD=ClueCon
     export CALLPLANE_REAL_FS_DIAL='sofia/internal/{number}@127.0.0.1:5175'
+    CALLPLANE_REAL_CALLEE_LOG="$("$rig" path callee-log)" && export CALLPLANE_REAL_CALLEE_LOG
   else
     echo "test-real: the FreeSWITCH rig did not start (above): its tests are skipped" >&2
   fi
