@@ -138,7 +138,7 @@ func (a *App) Start(ctx context.Context) error {
 		Owner: a.cfg.Dialer.Owner, Tick: a.cfg.Dialer.Tick, TimeScale: timeScale,
 		LostGrace: a.cfg.Dialer.LostGrace, DrainTimeout: a.cfg.Dialer.DrainTimeout,
 		DefaultPrompt: a.cfg.Dialer.DefaultPrompt, AbandonPrompt: a.cfg.Dialer.AbandonPrompt, ListenDSN: a.cfg.Database.URL,
-		Trunks: trunks, Rules: rules,
+		Trunks: trunks, Rules: rules, Webhooks: a.cfg.Webhooks.policy(),
 	}, db, a.pool, a.clock, a.log, campaigns.NewMetrics(a.registry), a.hub)
 	a.desk, a.cids = dialer.Desk(), dialer.CallerIDs()
 	a.wg.Add(1)
@@ -158,19 +158,28 @@ func (a *App) Start(ctx context.Context) error {
 		return fmt.Errorf("http: %w", err)
 	}
 	a.ln = ln
+	// The timeouts apply to every route but two, which set their own deadlines on the
+	// connection: uploads (http.upload_timeout) and the event stream (a deadline per write;
+	// streams are capped in number instead).
+	hc := a.cfg.HTTP
 	a.srv = &http.Server{
 		Handler: api.New(api.Deps{
 			Store: store, Desk: a.desk, CallerIDs: a.cids, Hub: a.hub, Pool: a.pool, Trunks: a.trunks, Rules: rules,
 			Calendars: a.cfg.Compliance.calendars(), Phones: crm.PhoneNormalizer{DefaultRegion: a.cfg.Contacts.DefaultRegion},
 			Clock: a.clock, Log: a.log, AdminToken: a.cfg.Auth.AdminToken,
 			Ping: db.PingContext, Gatherer: a.registry,
+			Limits: api.Limits{EventStreams: hc.MaxEventStreams, UploadTimeout: hc.UploadTimeout},
 		}),
-		ReadHeaderTimeout: 10 * time.Second,
+		ReadHeaderTimeout: hc.ReadHeaderTimeout,
+		ReadTimeout:       hc.ReadTimeout,
+		WriteTimeout:      hc.WriteTimeout,
+		IdleTimeout:       hc.IdleTimeout,
+		MaxHeaderBytes:    64 << 10,
 	}
 	a.wg.Add(1)
 	go func() {
 		defer a.wg.Done()
-		if err := a.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := a.srv.Serve(limitPerIP(ln, hc.MaxConnsPerIP, a.log)); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			a.log.Error("http server", "err", err)
 		}
 	}()

@@ -138,8 +138,10 @@ func findHeader(keys []string, names []string) int {
 // and parsing goes on: a bad phone number, the wrong number of fields, a quoted field
 // never closed (the line that opens it is rejected and the lines after it are read
 // again as rows of their own), a line over 1 MiB, a value over MaxFieldBytes, text not
-// in the file's encoding, and a number seen earlier in the file ("duplicate of line N";
-// the first is kept). Lines with nothing but delimiters and spaces are skipped.
+// in the file's encoding or holding a NUL character, and a number seen earlier in the
+// file ("duplicate of line N"; the first is kept). Lines with nothing but delimiters and
+// spaces are skipped. A file with a NUL byte on its first line is not text (a
+// spreadsheet): that, and a header with a value that is not text, make it unusable.
 //
 // The error is non-nil only when the file as a whole is unusable (it then wraps
 // ErrBadImport) or reading r fails; the result is then empty.
@@ -182,6 +184,9 @@ func ParseCSV(r io.Reader, n PhoneNormalizer) (ImportResult, error) {
 		header = make([]string, len(rec))
 		for i, h := range rec {
 			header[i] = strings.TrimSpace(strings.TrimPrefix(h, "\ufeff"))
+			if msg := badText(h, enc); msg != "" {
+				return ImportResult{}, badImport("header row (line %d): column %d %s", line, i+1, msg)
+			}
 		}
 		break
 	}
@@ -297,22 +302,29 @@ func blankRecord(rec []string) bool {
 	return true
 }
 
-// checkFields reports the first value that is too long or not in the file's encoding.
+// checkFields reports the first value that is too long, not in the file's encoding or
+// holds a NUL character (which PostgreSQL refuses in text).
 func checkFields(rec, header []string, enc textEncoding) string {
 	for i, f := range rec {
 		if len(f) > MaxFieldBytes {
 			return fmt.Sprintf("column %s is longer than %d bytes", quoteShort(header[i]), MaxFieldBytes)
 		}
-		switch enc {
-		case encUTF8:
-			if !utf8.ValidString(f) {
-				return fmt.Sprintf("column %s is not valid UTF-8 text", quoteShort(header[i]))
-			}
-		default:
-			if strings.ContainsRune(f, utf8.RuneError) {
-				return fmt.Sprintf("column %s is not valid %s text", quoteShort(header[i]), enc)
-			}
+		if msg := badText(f, enc); msg != "" {
+			return fmt.Sprintf("column %s %s", quoteShort(header[i]), msg)
 		}
+	}
+	return ""
+}
+
+// badText says why f, decoded from enc, cannot be stored as text, or "".
+func badText(f string, enc textEncoding) string {
+	switch {
+	case enc == encUTF8 && !utf8.ValidString(f):
+		return "is not valid UTF-8 text"
+	case enc != encUTF8 && strings.ContainsRune(f, utf8.RuneError):
+		return fmt.Sprintf("is not valid %s text", enc)
+	case strings.IndexByte(f, 0) >= 0:
+		return "contains a NUL character"
 	}
 	return ""
 }
@@ -356,7 +368,14 @@ func decodeText(r io.Reader) (io.Reader, textEncoding, error) {
 	case bytes.HasPrefix(b, []byte("\xFE\xFF")):
 		return transform.NewReader(br, unicode.UTF16(unicode.BigEndian, unicode.ExpectBOM).NewDecoder()), encUTF16, nil
 	}
-	if bytes.IndexByte(b, 0) >= 0 {
+	// A spreadsheet (xlsx is a zip, xls an OLE file) has NUL bytes before its first line
+	// ends; a text file with a stray NUL further on is read, and the rows holding one are
+	// rejected (checkFields).
+	first := b
+	if i := bytes.IndexAny(b, "\r\n"); i >= 0 {
+		first = b[:i]
+	}
+	if bytes.IndexByte(first, 0) >= 0 {
 		return nil, "", badImport("not a text file (it contains NUL bytes); upload CSV text, not a spreadsheet")
 	}
 	if full {
@@ -654,8 +673,10 @@ func scanQuoted(line []byte, delim byte, inQuote bool) (open bool, delims int) {
 // string, or a number given in digits) and optionally "name". Every other key is kept
 // in Fields: strings as they are, numbers as decimal text (exponents written out), true
 // and false as words; null and "" are left out. An element that is not an object, has a
-// nested object or array, lacks a phone, or repeats an earlier number ("duplicate of
-// index N") is rejected with its 0-based index, which accepted rows carry as Index.
+// nested object or array, a key given twice, a key or value that is not valid UTF-8 or
+// holds a NUL character (PostgreSQL stores neither), a value over MaxFieldBytes, more
+// than 1000 keys, lacks a phone, or repeats an earlier number ("duplicate of index N") is
+// rejected with its 0-based index, which accepted rows carry as Index.
 //
 // The error is non-nil, wrapping ErrBadImport, when the input is not a JSON array, is
 // malformed JSON anywhere, has more than MaxImportRows elements or MaxJSONBytes bytes.
@@ -745,19 +766,25 @@ func jsonRow(raw json.RawMessage) (ImportRow, string) {
 	if len(raw) == 0 || raw[0] != '{' {
 		return ImportRow{}, "not a JSON object"
 	}
-	var obj map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &obj); err != nil {
-		return ImportRow{}, "not a JSON object"
+	obj, msg := jsonObject(raw)
+	if msg != "" {
+		return ImportRow{}, msg
 	}
 	var row ImportRow
 	for _, k := range slices.Sorted(maps.Keys(obj)) {
 		v := obj[k]
+		if !utf8.Valid(v) {
+			return ImportRow{}, fmt.Sprintf("field %s is not valid UTF-8 text", quoteShort(k))
+		}
 		text, msg := jsonText(v)
 		if msg != "" {
 			return ImportRow{}, fmt.Sprintf("field %s: %s", quoteShort(k), msg)
 		}
 		if len(text) > MaxFieldBytes {
 			return ImportRow{}, fmt.Sprintf("field %s is longer than %d bytes", quoteShort(k), MaxFieldBytes)
+		}
+		if strings.IndexByte(text, 0) >= 0 {
+			return ImportRow{}, fmt.Sprintf("field %s contains a NUL character", quoteShort(k))
 		}
 		text = strings.TrimSpace(text)
 		switch k {
@@ -775,6 +802,46 @@ func jsonRow(raw json.RawMessage) (ImportRow, string) {
 		}
 	}
 	return row, ""
+}
+
+// jsonObject splits a JSON object (syntax already checked) into its keys and raw values,
+// or says why its keys cannot be stored: one given twice (encoding/json would keep the
+// last silently), not valid UTF-8 (it would become U+FFFD silently), holding NUL, too
+// long, too many.
+func jsonObject(raw []byte) (map[string]json.RawMessage, string) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return nil, "not a JSON object"
+	}
+	obj := make(map[string]json.RawMessage)
+	for dec.More() {
+		start := dec.InputOffset()
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, "not a JSON object"
+		}
+		k, _ := tok.(string)
+		switch {
+		case !utf8.Valid(raw[start:dec.InputOffset()]):
+			return nil, "a field name is not valid UTF-8 text"
+		case strings.IndexByte(k, 0) >= 0:
+			return nil, fmt.Sprintf("field name %s contains a NUL character", quoteShort(k))
+		case len(k) > MaxFieldBytes:
+			return nil, fmt.Sprintf("a field name is longer than %d bytes", MaxFieldBytes)
+		}
+		if _, dup := obj[k]; dup {
+			return nil, fmt.Sprintf("field %s appears twice", quoteShort(k))
+		}
+		if len(obj) == maxColumns {
+			return nil, fmt.Sprintf("more than %d fields", maxColumns)
+		}
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return nil, "not a JSON object"
+		}
+		obj[k] = v
+	}
+	return obj, ""
 }
 
 // jsonText renders a JSON scalar as text; objects and arrays are refused.

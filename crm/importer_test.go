@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"golang.org/x/text/encoding/simplifiedchinese"
 	"golang.org/x/text/encoding/unicode"
@@ -690,4 +691,139 @@ func BenchmarkParseCSV(b *testing.B) {
 func jsonMarshal(v any) (string, error) {
 	b, err := json.Marshal(v)
 	return string(b), err
+}
+
+// TestParseHostileRows covers values PostgreSQL refuses (NUL) and text that would be
+// stored changed (bad UTF-8, a key given twice): each is one rejected row, with its line
+// or index, and the good rows around it are kept.
+func TestParseHostileRows(t *testing.T) {
+	t.Run("JSON", func(t *testing.T) {
+		in := `[{"phone":"13800138000","name":"a\u0000b"},` +
+			"{\"phone\":\"13900139000\",\"note\":\"caf\xe9\"}," +
+			`{"phone":"13700137000","phone":"13600136000"},` +
+			`{"phone":"13500135000","n\u0000":"x"},` +
+			"{\"phone\":\"13400134000\",\"\xff\":\"x\"}," +
+			`{"phone":"13300133000","note":"ok"}]`
+		got, err := ParseJSON(strings.NewReader(in), PhoneNormalizer{})
+		if err != nil {
+			t.Fatalf("ParseJSON: %v", err)
+		}
+		checkResult(t, got,
+			[]ImportRow{{Index: ptr(5), Phone: "+8613300133000", RawPhone: "13300133000", Fields: map[string]string{"note": "ok"}}},
+			[]RowError{
+				{Index: ptr(0), Error: `field "name" contains a NUL character`},
+				{Index: ptr(1), Error: `field "note" is not valid UTF-8 text`},
+				{Index: ptr(2), Error: `field "phone" appears twice`},
+				{Index: ptr(3), Error: `field name "n\x00" contains a NUL character`},
+				{Index: ptr(4), Error: "a field name is not valid UTF-8 text"},
+			})
+	})
+	t.Run("CSV", func(t *testing.T) {
+		in := "phone,note\n13800138000,a\x00b\n13900139000,ok\n"
+		got, err := ParseCSV(strings.NewReader(in), PhoneNormalizer{})
+		if err != nil {
+			t.Fatalf("ParseCSV: %v", err)
+		}
+		checkResult(t, got,
+			[]ImportRow{{Line: 3, Phone: "+8613900139000", RawPhone: "13900139000", Fields: map[string]string{"note": "ok"}}},
+			[]RowError{{Line: 2, Error: `column "note" contains a NUL character`}})
+	})
+	t.Run("UTF-16 CSV", func(t *testing.T) {
+		in, err := unicode.UTF16(unicode.LittleEndian, unicode.UseBOM).NewEncoder().Bytes(
+			[]byte("phone\tnote\n13800138000\ta\x00b\n13900139000\tok\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := ParseCSV(bytes.NewReader(in), PhoneNormalizer{})
+		if err != nil {
+			t.Fatalf("ParseCSV: %v", err)
+		}
+		checkResult(t, got,
+			[]ImportRow{{Line: 3, Phone: "+8613900139000", RawPhone: "13900139000", Fields: map[string]string{"note": "ok"}}},
+			[]RowError{{Line: 2, Error: `column "note" contains a NUL character`}})
+	})
+	t.Run("UTF-16 CSV with NUL in the header", func(t *testing.T) {
+		in, err := unicode.UTF16(unicode.LittleEndian, unicode.UseBOM).NewEncoder().Bytes([]byte("phone\tn\x00\n13800138000\tx\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = ParseCSV(bytes.NewReader(in), PhoneNormalizer{})
+		want := "unusable import file: header row (line 1): column 2 contains a NUL character"
+		if !errors.Is(err, ErrBadImport) || err.Error() != want {
+			t.Errorf("error = %v, want %q", err, want)
+		}
+	})
+}
+
+// FuzzImportRow puts one fuzzed key and value into a JSON row and one fuzzed value into a
+// CSV row: whatever they are, parsing does not panic, every accepted row holds valid
+// UTF-8 without NUL, and every rejection points at its index (JSON) or line (CSV).
+func FuzzImportRow(f *testing.F) {
+	for _, s := range [][2]string{
+		{`"note"`, `"ok"`},
+		{`"note"`, `"a\u0000b"`},
+		{`"n\u0000"`, `"x"`},
+		{`"phone"`, `"13900139000"`},
+		{"\"\xff\"", `"x"`},
+		{`"note"`, "\"caf\xe9\""},
+		{`"note"`, `"\ud800"`},
+		{`"note"`, `1e400`},
+		{`"note"`, `{"a":1}`},
+		{`"note"`, "\"\"\n13700137000,x"},
+	} {
+		f.Add(s[0], s[1])
+	}
+	textOK := func(t *testing.T, what, s string) {
+		if !utf8.ValidString(s) || strings.IndexByte(s, 0) >= 0 {
+			t.Fatalf("accepted %s %q is not storable text", what, s)
+		}
+	}
+	rowOK := func(t *testing.T, r ImportRow) {
+		textOK(t, "phone", r.RawPhone)
+		textOK(t, "name", r.Name)
+		for k, v := range r.Fields {
+			textOK(t, "key", k)
+			textOK(t, "value", v)
+		}
+	}
+	f.Fuzz(func(t *testing.T, key, value string) {
+		in := `[{"phone":"13800138000",` + key + `:` + value + `},{"phone":"13900139000"}]`
+		res, err := ParseJSON(strings.NewReader(in), PhoneNormalizer{})
+		if err == nil {
+			for _, r := range res.Rows {
+				rowOK(t, r)
+				if r.Index == nil || *r.Index > 1 {
+					t.Fatalf("row %+v without its index", r)
+				}
+			}
+			for _, e := range res.Rejected {
+				if e.Index == nil || *e.Index > 1 || e.Line != 0 || e.Error == "" {
+					t.Fatalf("bad rejection %s", showRowError(e))
+				}
+			}
+		} else if !errors.Is(err, ErrBadImport) {
+			t.Fatalf("error %v does not wrap ErrBadImport", err)
+		}
+
+		in = "phone,note\n13800138000," + value + "\n13900139000,ok\n"
+		res, err = ParseCSV(strings.NewReader(in), PhoneNormalizer{})
+		if err != nil {
+			if !errors.Is(err, ErrBadImport) {
+				t.Fatalf("error %v does not wrap ErrBadImport", err)
+			}
+			return
+		}
+		last := strings.Count(in, "\n") + strings.Count(in, "\r")
+		for _, r := range res.Rows {
+			rowOK(t, r)
+			if r.Line < 2 || r.Line > last {
+				t.Fatalf("row at line %d; the input has lines 1-%d", r.Line, last)
+			}
+		}
+		for _, e := range res.Rejected {
+			if e.Line < 2 || e.Line > last || e.Index != nil || e.Error == "" {
+				t.Fatalf("bad rejection %s", showRowError(e))
+			}
+		}
+	})
 }

@@ -10,15 +10,18 @@ import (
 	"github.com/callplane/callplane/campaigns"
 )
 
-// agentRequest is the body of POST /agents.
+// agentRequest is the body of POST /agents. Integers are sized as their columns are.
 type agentRequest struct {
-	Name       string                    `json:"name"`
-	Team       string                    `json:"team"`
-	Department string                    `json:"department"`
-	Endpoints  campaigns.Endpoints       `json:"endpoints"`
-	Node       string                    `json:"node"`
-	MaxWrapMs  int                       `json:"max_wrap_ms"`
-	Campaigns  []campaigns.AgentCampaign `json:"campaigns"`
+	Name       string              `json:"name"`
+	Team       string              `json:"team"`
+	Department string              `json:"department"`
+	Endpoints  campaigns.Endpoints `json:"endpoints"`
+	Node       string              `json:"node"`
+	MaxWrapMs  int32               `json:"max_wrap_ms"`
+	Campaigns  []struct {
+		CampaignID int64 `json:"campaign_id"`
+		Priority   int32 `json:"priority"`
+	} `json:"campaigns"`
 }
 
 func (h *handlers) createAgent(c echo.Context) error {
@@ -29,9 +32,13 @@ func (h *handlers) createAgent(c echo.Context) error {
 	if req.Node != "" && h.d.Pool.Driver(req.Node) == nil {
 		return &campaigns.ValidationError{Problems: []string{"node: no media node named " + strconv.Quote(req.Node)}}
 	}
+	var cs []campaigns.AgentCampaign
+	for _, ac := range req.Campaigns {
+		cs = append(cs, campaigns.AgentCampaign{CampaignID: ac.CampaignID, Priority: int(ac.Priority)})
+	}
 	a, err := h.d.Store.CreateAgent(c.Request().Context(), campaigns.Agent{
 		Name: req.Name, Team: req.Team, Department: req.Department, Endpoints: req.Endpoints,
-		Node: req.Node, MaxWrapMs: req.MaxWrapMs, Campaigns: req.Campaigns,
+		Node: req.Node, MaxWrapMs: int(req.MaxWrapMs), Campaigns: cs,
 	}, h.d.Clock.Now())
 	if err != nil {
 		return err
@@ -56,7 +63,7 @@ type pauseRequest struct {
 func (h *handlers) agentAction(c echo.Context) error {
 	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
 	if err != nil || id <= 0 {
-		return echo.NewHTTPError(http.StatusNotFound, "agent "+c.Param("id")+": not found")
+		return notFound("agent", c.Param("id"))
 	}
 	ctx := c.Request().Context()
 	var a campaigns.Agent
@@ -67,10 +74,8 @@ func (h *handlers) agentAction(c echo.Context) error {
 		a, err = h.d.Desk.Ready(id)
 	case "pause":
 		var req pauseRequest
-		if c.Request().ContentLength != 0 {
-			if err := decodeJSON(c, &req); err != nil {
-				return err
-			}
+		if err := decodeOptionalJSON(c, &req); err != nil {
+			return err
 		}
 		a, err = h.d.Desk.Pause(id, req.Reason)
 	case "logout":
@@ -78,7 +83,7 @@ func (h *handlers) agentAction(c echo.Context) error {
 	case "dial", "skip":
 		a, err = h.d.Desk.Decide(id, c.Param("action") == "dial")
 	default:
-		return echo.NewHTTPError(http.StatusNotFound, "no such action: "+c.Param("action"))
+		return notFound("action", c.Param("action"))
 	}
 	if err != nil {
 		return err
@@ -89,7 +94,7 @@ func (h *handlers) agentAction(c echo.Context) error {
 func (h *handlers) disposition(c echo.Context) error {
 	callID := c.Param("id")
 	if _, err := uuid.Parse(callID); err != nil {
-		return echo.NewHTTPError(http.StatusNotFound, "call "+callID+": not found")
+		return notFound("call", callID)
 	}
 	var req campaigns.Disposition
 	if err := decodeJSON(c, &req); err != nil {
@@ -113,7 +118,7 @@ func (h *handlers) disposition(c echo.Context) error {
 }
 
 func (h *handlers) callbacks(c echo.Context) error {
-	id, err := campaignID(c)
+	id, err := h.campaignExists(c)
 	if err != nil {
 		return err
 	}

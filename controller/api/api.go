@@ -1,11 +1,14 @@
 // Package api is callplane's REST API (echo): campaigns, their contact lists and stats,
 // media node status, health and metrics. Every /api/v1 route needs
 // `Authorization: Bearer <admin token>`. Domain errors map to HTTP statuses in one table
-// (httpError).
+// (httpError). Request bodies are checked in one place (decodeJSON) and path parameters
+// in another (pathParams), so that no value a client sends reaches PostgreSQL in a form
+// it refuses.
 package api
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/subtle"
 	_ "embed"
 	"encoding/json"
@@ -14,9 +17,13 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
+	"time"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
@@ -46,6 +53,33 @@ type Deps struct {
 	// Ping checks the database for /readyz.
 	Ping     func(context.Context) error
 	Gatherer prometheus.Gatherer
+	Limits   Limits
+}
+
+// Limits bound what requests may hold; zero fields take the defaults.
+type Limits struct {
+	// EventStreams caps the concurrent GET /api/v1/events streams; one more is answered
+	// 503 with Retry-After (default 100).
+	EventStreams int
+	// UploadTimeout replaces the server's read and write timeouts for contact and
+	// do-not-call uploads (up to 256 MiB): the whole request, from its headers to the end
+	// of the answer, must fit in it (default 10m).
+	UploadTimeout time.Duration
+}
+
+// Defaults of Limits.
+const (
+	DefaultEventStreams  = 100
+	DefaultUploadTimeout = 10 * time.Minute
+)
+
+func (l *Limits) defaults() {
+	if l.EventStreams <= 0 {
+		l.EventStreams = DefaultEventStreams
+	}
+	if l.UploadTimeout <= 0 {
+		l.UploadTimeout = DefaultUploadTimeout
+	}
 }
 
 // openAPI documents every route; TestOpenAPICoversEveryRoute keeps it complete.
@@ -58,16 +92,17 @@ const maxUpload = 256 << 20
 
 // New builds the HTTP handler.
 func New(d Deps) http.Handler {
+	d.Limits.defaults()
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = d.errorHandler
-	h := &handlers{d}
+	h := &handlers{d: d}
 
 	e.GET("/healthz", func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]string{"status": "ok"}) })
 	e.GET("/readyz", h.ready)
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(d.Gatherer, promhttp.HandlerOpts{})))
 
-	v1 := e.Group("/api/v1", d.auth)
+	v1 := e.Group("/api/v1", d.auth, pathParams)
 	v1.GET("/openapi.yaml", func(c echo.Context) error { return c.Blob(http.StatusOK, "application/yaml", openAPI) })
 	v1.POST("/campaigns", h.createCampaign)
 	v1.GET("/campaigns/:id", h.getCampaign)
@@ -104,11 +139,16 @@ func New(d Deps) http.Handler {
 	return e
 }
 
+// auth lets through requests with `Authorization: Bearer <admin token>`; the scheme name
+// is matched ignoring case (RFC 9110 11.1). The tokens are compared as SHA-256 digests in
+// constant time, so neither the content nor the length of the admin token leaks.
 func (d Deps) auth(next echo.HandlerFunc) echo.HandlerFunc {
-	want := []byte("Bearer " + d.AdminToken)
+	want := sha256.Sum256([]byte(d.AdminToken))
 	return func(c echo.Context) error {
-		got := []byte(c.Request().Header.Get(echo.HeaderAuthorization))
-		if d.AdminToken == "" || subtle.ConstantTimeCompare(got, want) != 1 {
+		scheme, token, _ := strings.Cut(c.Request().Header.Get(echo.HeaderAuthorization), " ")
+		got := sha256.Sum256([]byte(strings.TrimLeft(token, " ")))
+		ok := subtle.ConstantTimeCompare(got[:], want[:]) == 1
+		if d.AdminToken == "" || !strings.EqualFold(scheme, "Bearer") || !ok {
 			c.Response().Header().Set("WWW-Authenticate", `Bearer realm="callplane"`)
 			return echo.NewHTTPError(http.StatusUnauthorized, "missing or wrong bearer token")
 		}
@@ -116,12 +156,69 @@ func (d Deps) auth(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
+// maxParamBytes bounds a path parameter (ids, names).
+const maxParamBytes = 256
+
+// pathParams unescapes path parameters exactly once and refuses those no resource can
+// have. Echo matches routes on URL.RawPath when the request has one (an escape Go would not
+// write, such as %2F) and then hands out its parameters still escaped; otherwise they come
+// from the decoded URL.Path. After this, c.Param is always the decoded value. A parameter
+// that is not valid UTF-8, holds a control character or is longer than maxParamBytes is
+// answered 404: no id or name can be like that, and PostgreSQL refuses some of them.
+func pathParams(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		names, values := c.ParamNames(), c.ParamValues()
+		if len(names) == 0 {
+			return next(c)
+		}
+		out := make([]string, len(values))
+		for i, v := range values {
+			if c.Request().URL.RawPath != "" {
+				u, err := url.PathUnescape(v)
+				if err != nil {
+					return echo.NewHTTPError(http.StatusNotFound, "not found: bad escape in "+quoteShort(v))
+				}
+				v = u
+			}
+			if names[i] != "*" && !plainParam(v) {
+				return echo.NewHTTPError(http.StatusNotFound, "not found: "+names[i]+" "+quoteShort(v)+" cannot exist")
+			}
+			out[i] = v
+		}
+		c.SetParamValues(out...)
+		return next(c)
+	}
+}
+
+func plainParam(v string) bool {
+	if v == "" || len(v) > maxParamBytes || !utf8.ValidString(v) {
+		return false
+	}
+	for _, r := range v {
+		if r < 0x20 || r == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+func notFound(what, v string) error {
+	return echo.NewHTTPError(http.StatusNotFound, what+" "+quoteShort(v)+": not found")
+}
+
 // httpError is the one table from domain errors to HTTP.
 func httpError(err error) (int, any) {
 	var he *echo.HTTPError
+	var be *bodyError
 	var ve *campaigns.ValidationError
 	var fe *campaigns.FlowError
 	switch {
+	case errors.As(err, &be):
+		body := map[string]any{"error": be.Error()}
+		if be.Field != "" {
+			body["field"] = be.Field
+		}
+		return be.Status, body
 	case errors.As(err, &he):
 		return he.Code, map[string]any{"error": fmt.Sprint(he.Message)}
 	case errors.As(err, &fe):
@@ -151,44 +248,107 @@ func (d Deps) errorHandler(err error, c echo.Context) {
 	_ = c.JSON(code, body)
 }
 
-type handlers struct{ d Deps }
+type handlers struct {
+	d       Deps
+	streams atomic.Int64 // open event streams
+}
 
+// readyTimeout bounds each check of /readyz.
+const readyTimeout = 2 * time.Second
+
+// poolReadiness is one media pool in /readyz.
+type poolReadiness struct {
+	Up    int `json:"up"`
+	Total int `json:"total"`
+}
+
+// ready answers /readyz, unauthenticated, so it says little: whether the database
+// answers (its error, which names hosts and sockets, goes to the log) and, per media
+// pool, how many nodes are up. It is not ready when the database does not answer, no node
+// at all is up, or a pool a running campaign dials through has no node up.
 func (h *handlers) ready(c echo.Context) error {
+	ctx, cancel := context.WithTimeout(c.Request().Context(), readyTimeout)
+	defer cancel()
 	var problems []string
-	if err := h.d.Ping(c.Request().Context()); err != nil {
-		problems = append(problems, "database: "+err.Error())
+	dbUp := true
+	if err := h.d.Ping(ctx); err != nil {
+		dbUp = false
+		h.d.Log.Warn("readyz: database unreachable", "err", err)
+		problems = append(problems, "database unreachable")
+	}
+	pools := map[string]poolReadiness{}
+	for _, n := range h.d.Pool.Status() {
+		for _, name := range n.Pools {
+			p := pools[name]
+			p.Total++
+			if n.Up {
+				p.Up++
+			}
+			pools[name] = p
+		}
 	}
 	if !h.d.Pool.AnyUp() {
 		problems = append(problems, "media: no node is up")
 	}
-	if len(problems) > 0 {
-		return c.JSON(http.StatusServiceUnavailable, map[string]any{"status": "not ready", "problems": problems})
+	if dbUp {
+		running, err := h.d.Store.RunningCampaigns(ctx)
+		if err != nil {
+			h.d.Log.Warn("readyz: running campaigns", "err", err)
+			problems = append(problems, "database unreachable")
+		}
+		var down []string
+		for _, camp := range running {
+			if pools[camp.MediaPool].Up == 0 && !slices.Contains(down, camp.MediaPool) {
+				down = append(down, camp.MediaPool)
+			}
+		}
+		slices.Sort(down)
+		for _, name := range down {
+			problems = append(problems, fmt.Sprintf("media pool %s: no node up, and a running campaign dials through it", quoteShort(name)))
+		}
 	}
-	return c.JSON(http.StatusOK, map[string]string{"status": "ready"})
+	if len(problems) > 0 {
+		return c.JSON(http.StatusServiceUnavailable, map[string]any{"status": "not ready", "problems": problems, "pools": pools})
+	}
+	return c.JSON(http.StatusOK, map[string]any{"status": "ready", "pools": pools})
 }
 
 func campaignID(c echo.Context) (int64, error) {
 	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
 	if err != nil || id <= 0 {
-		return 0, echo.NewHTTPError(http.StatusNotFound, "campaign "+c.Param("id")+": not found")
+		return 0, notFound("campaign", c.Param("id"))
 	}
 	return id, nil
 }
 
-// campaignRequest is the body of POST /campaigns; unknown fields are refused.
+// campaignExists is campaignID for routes whose store query would answer an empty list
+// for a campaign that does not exist: it answers 404 instead.
+func (h *handlers) campaignExists(c echo.Context) (int64, error) {
+	id, err := campaignID(c)
+	if err != nil {
+		return 0, err
+	}
+	if _, err := h.d.Store.Campaign(c.Request().Context(), id); err != nil {
+		return 0, err
+	}
+	return id, nil
+}
+
+// campaignRequest is the body of POST /campaigns; unknown fields are refused. Integers
+// are int32, as their columns are: a larger one is refused naming the field.
 type campaignRequest struct {
 	Name               string               `json:"name"`
 	DialMode           string               `json:"dial_mode"`
-	MaxConcurrent      int                  `json:"max_concurrent"`
+	MaxConcurrent      int32                `json:"max_concurrent"`
 	CallsPerSecond     float64              `json:"calls_per_second"`
-	MaxAttempts        int                  `json:"max_attempts"`
-	RetryAfterSeconds  int                  `json:"retry_after_seconds"`
+	MaxAttempts        int32                `json:"max_attempts"`
+	RetryAfterSeconds  int32                `json:"retry_after_seconds"`
 	RetryRules         campaigns.RetryRules `json:"retry_rules"`
-	RingTimeoutSeconds int                  `json:"ring_timeout_seconds"`
+	RingTimeoutSeconds int32                `json:"ring_timeout_seconds"`
 	MediaPool          string               `json:"media_pool"`
 	Prompt             string               `json:"prompt"`
 	CallerID           string               `json:"caller_id"`
-	AbandonAfterMs     int                  `json:"abandon_after_ms"`
+	AbandonAfterMs     int32                `json:"abandon_after_ms"`
 	AbandonTarget      float64              `json:"abandon_target"`
 	AbandonHardCap     float64              `json:"abandon_hard_cap"`
 	AbandonPrompt      string               `json:"abandon_prompt"`
@@ -208,11 +368,11 @@ func (h *handlers) createCampaign(c echo.Context) error {
 		req.MediaPool = "default"
 	}
 	camp := campaigns.Campaign{
-		Name: req.Name, DialMode: req.DialMode, MaxConcurrent: req.MaxConcurrent,
-		CallsPerSecond: req.CallsPerSecond, MaxAttempts: req.MaxAttempts,
-		RetryAfterSeconds: req.RetryAfterSeconds, RetryRules: req.RetryRules, RingTimeoutSeconds: req.RingTimeoutSeconds,
+		Name: req.Name, DialMode: req.DialMode, MaxConcurrent: int(req.MaxConcurrent),
+		CallsPerSecond: req.CallsPerSecond, MaxAttempts: int(req.MaxAttempts),
+		RetryAfterSeconds: int(req.RetryAfterSeconds), RetryRules: req.RetryRules, RingTimeoutSeconds: int(req.RingTimeoutSeconds),
 		MediaPool: req.MediaPool, Prompt: req.Prompt, CallerID: req.CallerID,
-		AbandonAfterMs: req.AbandonAfterMs, AbandonTarget: req.AbandonTarget, AbandonHardCap: req.AbandonHardCap,
+		AbandonAfterMs: int(req.AbandonAfterMs), AbandonTarget: req.AbandonTarget, AbandonHardCap: req.AbandonHardCap,
 		AbandonPrompt: req.AbandonPrompt, CallerIDPool: req.CallerIDPool, Flow: req.Flow,
 		RulePack: req.RulePack, TimeZone: req.TimeZone, Schedule: req.Schedule,
 	}
@@ -291,7 +451,7 @@ func (h *handlers) act(c echo.Context) error {
 	}
 	action := c.Param("action")
 	if action != "start" && action != "pause" && action != "stop" {
-		return echo.NewHTTPError(http.StatusNotFound, "no such action: "+action)
+		return notFound("action", action)
 	}
 	camp, err := h.d.Store.Act(c.Request().Context(), id, action, h.d.Clock.Now())
 	if err != nil {
@@ -305,6 +465,9 @@ func (h *handlers) importContacts(c echo.Context) error {
 	id, err := campaignID(c)
 	if err != nil {
 		return err
+	}
+	if _, err := h.d.Store.Campaign(c.Request().Context(), id); err != nil {
+		return err // before reading what may be 256 MiB
 	}
 	parsed, err := h.parseUpload(c)
 	if err != nil {
@@ -321,8 +484,14 @@ func (h *handlers) importContacts(c echo.Context) error {
 }
 
 // parseUpload reads a list of numbers: text/csv with a header row and a phone column, or
-// a JSON array of objects with "phone". Bad rows are returned as rejections.
+// a JSON array of objects with "phone". Bad rows are returned as rejections. The request
+// gets Limits.UploadTimeout, instead of the server's read and write timeouts, to arrive,
+// be stored and be answered.
 func (h *handlers) parseUpload(c echo.Context) (crm.ImportResult, error) {
+	rc := http.NewResponseController(c.Response())
+	deadline := time.Now().Add(h.d.Limits.UploadTimeout)
+	_ = rc.SetReadDeadline(deadline) // ErrNotSupported (HTTP/2, tests): the server's timeouts stay
+	_ = rc.SetWriteDeadline(deadline)
 	body := http.MaxBytesReader(c.Response(), c.Request().Body, maxUpload)
 	ct, _, _ := mime.ParseMediaType(c.Request().Header.Get(echo.HeaderContentType))
 	var parsed crm.ImportResult
@@ -336,11 +505,10 @@ func (h *handlers) parseUpload(c echo.Context) (crm.ImportResult, error) {
 		return parsed, echo.NewHTTPError(http.StatusUnsupportedMediaType, "send text/csv (a header row with a phone column) or application/json (an array of objects with \"phone\")")
 	}
 	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return parsed, echo.NewHTTPError(http.StatusRequestEntityTooLarge, fmt.Sprintf("upload larger than %d bytes", maxUpload))
+		if errors.Is(err, crm.ErrBadImport) {
+			return parsed, echo.NewHTTPError(http.StatusBadRequest, err.Error())
 		}
-		return parsed, echo.NewHTTPError(http.StatusBadRequest, err.Error())
+		return parsed, bodyReadError(err, maxUpload)
 	}
 	return parsed, nil
 }
@@ -403,16 +571,4 @@ func (h *handlers) rulePacks(c echo.Context) error {
 
 func (h *handlers) trunks(c echo.Context) error {
 	return c.JSON(http.StatusOK, map[string]any{"trunks": h.d.Trunks.Status(h.d.Clock.Now())})
-}
-
-func decodeJSON(c echo.Context, v any) error {
-	ct, _, _ := mime.ParseMediaType(c.Request().Header.Get(echo.HeaderContentType))
-	if ct != "application/json" {
-		return echo.NewHTTPError(http.StatusUnsupportedMediaType, "send application/json")
-	}
-	dec := jsonDecoder(http.MaxBytesReader(c.Response(), c.Request().Body, 1<<20))
-	if err := dec.Decode(v); err != nil {
-		return echo.NewHTTPError(http.StatusBadRequest, "invalid JSON: "+strings.TrimPrefix(err.Error(), "json: "))
-	}
-	return nil
 }

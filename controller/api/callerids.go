@@ -8,14 +8,15 @@ import (
 	"github.com/callplane/callplane/campaigns"
 )
 
-// callerIDPoolRequest is the body of POST /caller-id-pools.
+// callerIDPoolRequest is the body of POST /caller-id-pools. Integers are sized as their
+// columns are.
 type callerIDPoolRequest struct {
 	Name          string   `json:"name"`
-	HourlyCap     int      `json:"hourly_cap"`
-	DailyCap      int      `json:"daily_cap"`
-	CooldownMs    int      `json:"cooldown_ms"`
+	HourlyCap     int32    `json:"hourly_cap"`
+	DailyCap      int32    `json:"daily_cap"`
+	CooldownMs    int32    `json:"cooldown_ms"`
 	MinAnswerRate float64  `json:"min_answer_rate"`
-	MinCalls      int      `json:"min_calls"`
+	MinCalls      int32    `json:"min_calls"`
 	Numbers       []string `json:"numbers"`
 }
 
@@ -25,8 +26,8 @@ func (h *handlers) createCallerIDPool(c echo.Context) error {
 		return err
 	}
 	p, err := h.d.Store.CreateCallerIDPool(c.Request().Context(), campaigns.CallerIDPool{
-		Name: req.Name, HourlyCap: req.HourlyCap, DailyCap: req.DailyCap, CooldownMs: req.CooldownMs,
-		MinAnswerRate: req.MinAnswerRate, MinCalls: req.MinCalls,
+		Name: req.Name, HourlyCap: int(req.HourlyCap), DailyCap: int(req.DailyCap), CooldownMs: int(req.CooldownMs),
+		MinAnswerRate: req.MinAnswerRate, MinCalls: int(req.MinCalls),
 	}, req.Numbers, h.d.Phones, h.d.Clock.Now())
 	if err != nil {
 		return err

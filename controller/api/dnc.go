@@ -68,6 +68,11 @@ func (h *handlers) listDNC(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if scope != nil {
+		if _, err := h.d.Store.Campaign(c.Request().Context(), *scope); err != nil {
+			return err
+		}
+	}
 	limit, offset, err := page(c)
 	if err != nil {
 		return err
@@ -88,7 +93,7 @@ func (h *handlers) listDNC(c echo.Context) error {
 func (h *handlers) removeDNC(c echo.Context) error {
 	id, err := strconv.ParseInt(c.Param("entry"), 10, 64)
 	if err != nil {
-		return echo.NewHTTPError(http.StatusNotFound, "do-not-call entry "+c.Param("entry")+": not found")
+		return notFound("do-not-call entry", c.Param("entry"))
 	}
 	if err := h.d.Store.RemoveDNC(c.Request().Context(), id); err != nil {
 		return err
@@ -101,7 +106,7 @@ func (h *handlers) removeDNC(c echo.Context) error {
 func (h *handlers) decisions(c echo.Context) error {
 	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
 	if err != nil {
-		return echo.NewHTTPError(http.StatusNotFound, "contact "+c.Param("id")+": not found")
+		return notFound("contact", c.Param("id"))
 	}
 	ds, err := h.d.Store.Decisions(c.Request().Context(), id)
 	if err != nil {
