@@ -16,6 +16,7 @@ import (
 
 	"github.com/callplane/callplane/campaigns"
 	"github.com/callplane/callplane/campaigns/compliance"
+	"github.com/callplane/callplane/controller/api"
 	"github.com/callplane/callplane/media"
 )
 
@@ -35,11 +36,113 @@ type Config struct {
 	// changed; default configs/flows (skipped when it does not exist).
 	FlowsDir string    `yaml:"flows_dir"`
 	Log      LogConfig `yaml:"log"`
+	// Webhooks says where IVR flow webhooks may connect.
+	Webhooks WebhooksConfig `yaml:"webhooks"`
 }
 
-// HTTPConfig: the REST API listener.
+// WebhooksConfig: where IVR flow webhooks may connect (campaigns.WebhookPolicy). A
+// flow's webhook host is fixed when it is published; this bounds which hosts those may be.
+type WebhooksConfig struct {
+	// AllowHosts, when not empty, are the only hosts webhooks may call: host (any port),
+	// host:port or *.example.com (any name under it). Default: any public host.
+	AllowHosts []string `yaml:"allow_hosts"`
+	// AllowPrivate lets webhooks connect to loopback, private, link-local (cloud
+	// metadata 169.254.169.254), unspecified and multicast addresses, checked when
+	// connecting (after DNS). Default false: only public addresses.
+	AllowPrivate bool `yaml:"allow_private"`
+}
+
+func (w WebhooksConfig) policy() campaigns.WebhookPolicy {
+	return campaigns.WebhookPolicy{AllowHosts: w.AllowHosts, AllowPrivate: w.AllowPrivate}
+}
+
+// HTTPConfig: the REST API listener. The timeouts bound how long a client may hold a
+// connection; contact uploads and the event stream set their own (see the fields).
 type HTTPConfig struct {
 	Addr string `yaml:"addr"` // default 127.0.0.1:8080; env CALLPLANE_HTTP_ADDR
+	// ReadHeaderTimeout: a request's headers must arrive within it; default 10s (or
+	// read_timeout when shorter).
+	ReadHeaderTimeout time.Duration `yaml:"read_header_timeout"`
+	// ReadTimeout: a whole request, headers and body, must arrive within it; default 30s.
+	ReadTimeout time.Duration `yaml:"read_timeout"`
+	// WriteTimeout: from the end of a request's headers to the end of its answer;
+	// default 60s.
+	WriteTimeout time.Duration `yaml:"write_timeout"`
+	// IdleTimeout: a kept-alive connection with no request is closed after it; default 120s.
+	IdleTimeout time.Duration `yaml:"idle_timeout"`
+	// UploadTimeout replaces ReadTimeout and WriteTimeout for contact and do-not-call
+	// uploads (up to 256 MiB): the whole request and its answer; default 10m (or the
+	// longer of read_timeout and write_timeout).
+	UploadTimeout time.Duration `yaml:"upload_timeout"`
+	// MaxConnsPerIP: connections one client address may hold open; more are closed as
+	// they are accepted (behind a proxy every client has the proxy's address: raise it);
+	// default 64.
+	MaxConnsPerIP int `yaml:"max_conns_per_ip"`
+	// MaxEventStreams: concurrent GET /api/v1/events streams (which no timeout ends);
+	// one more is answered 503; default 100.
+	MaxEventStreams int `yaml:"max_event_streams"`
+}
+
+// Defaults of HTTPConfig.
+const (
+	defaultReadHeaderTimeout = 10 * time.Second
+	defaultReadTimeout       = 30 * time.Second
+	defaultWriteTimeout      = 60 * time.Second
+	defaultIdleTimeout       = 120 * time.Second
+	defaultMaxConnsPerIP     = 64
+)
+
+func (h *HTTPConfig) defaults() {
+	if h.Addr == "" {
+		h.Addr = "127.0.0.1:8080"
+	}
+	orDefault := func(v *time.Duration, def time.Duration) {
+		if *v == 0 {
+			*v = def
+		}
+	}
+	orDefault(&h.ReadTimeout, defaultReadTimeout)
+	orDefault(&h.ReadHeaderTimeout, min(defaultReadHeaderTimeout, h.ReadTimeout))
+	orDefault(&h.WriteTimeout, defaultWriteTimeout)
+	orDefault(&h.IdleTimeout, defaultIdleTimeout)
+	orDefault(&h.UploadTimeout, max(api.DefaultUploadTimeout, h.ReadTimeout, h.WriteTimeout))
+	if h.MaxConnsPerIP == 0 {
+		h.MaxConnsPerIP = defaultMaxConnsPerIP
+	}
+	if h.MaxEventStreams == 0 {
+		h.MaxEventStreams = api.DefaultEventStreams
+	}
+}
+
+func (h *HTTPConfig) validate() []error {
+	var errs []error
+	if _, _, err := net.SplitHostPort(h.Addr); err != nil {
+		errs = append(errs, fmt.Errorf("http.addr %q: %w", h.Addr, err))
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{
+		{"read_header_timeout", h.ReadHeaderTimeout}, {"read_timeout", h.ReadTimeout},
+		{"write_timeout", h.WriteTimeout}, {"idle_timeout", h.IdleTimeout}, {"upload_timeout", h.UploadTimeout},
+	} {
+		if d.v < 0 {
+			errs = append(errs, fmt.Errorf("http.%s %v: must not be negative", d.name, d.v))
+		}
+	}
+	if h.ReadHeaderTimeout > h.ReadTimeout {
+		errs = append(errs, fmt.Errorf("http.read_header_timeout %v: must not exceed read_timeout %v", h.ReadHeaderTimeout, h.ReadTimeout))
+	}
+	if h.UploadTimeout < h.ReadTimeout || h.UploadTimeout < h.WriteTimeout {
+		errs = append(errs, fmt.Errorf("http.upload_timeout %v: must be at least read_timeout and write_timeout", h.UploadTimeout))
+	}
+	if h.MaxConnsPerIP < 1 {
+		errs = append(errs, fmt.Errorf("http.max_conns_per_ip %d: must be at least 1", h.MaxConnsPerIP))
+	}
+	if h.MaxEventStreams < 1 {
+		errs = append(errs, fmt.Errorf("http.max_event_streams %d: must be at least 1", h.MaxEventStreams))
+	}
+	return errs
 }
 
 // DatabaseConfig: PostgreSQL.
@@ -174,6 +277,9 @@ func LoadConfig(path string, getenv func(string) string) (Config, error) {
 		if err != nil {
 			return c, fmt.Errorf("config: %w", err)
 		}
+		if err := checkConfigYAML(b); err != nil {
+			return c, fmt.Errorf("config %s: %w", path, err)
+		}
 		dec := yaml.NewDecoder(bytes.NewReader(b))
 		dec.KnownFields(true)
 		if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) { // io.EOF: an empty file
@@ -200,9 +306,7 @@ func LoadConfig(path string, getenv func(string) string) (Config, error) {
 }
 
 func (c *Config) defaults() {
-	if c.HTTP.Addr == "" {
-		c.HTTP.Addr = "127.0.0.1:8080"
-	}
+	c.HTTP.defaults()
 	if c.Database.LocalDir == "" {
 		c.Database.LocalDir = ".data/pg"
 	}
@@ -240,10 +344,7 @@ func (c *Config) defaults() {
 }
 
 func (c *Config) validate() error {
-	var errs []error
-	if _, _, err := net.SplitHostPort(c.HTTP.Addr); err != nil {
-		errs = append(errs, fmt.Errorf("http.addr %q: %w", c.HTTP.Addr, err))
-	}
+	errs := c.HTTP.validate()
 	if len(c.Contacts.DefaultRegion) != 2 || strings.ToUpper(c.Contacts.DefaultRegion) != c.Contacts.DefaultRegion {
 		errs = append(errs, fmt.Errorf("contacts.default_region %q: want a two-letter upper-case region code such as CN", c.Contacts.DefaultRegion))
 	}
@@ -306,6 +407,9 @@ func (c *Config) validate() error {
 	}
 	if _, err := c.Compliance.rules(); err != nil {
 		errs = append(errs, err)
+	}
+	if err := c.Webhooks.policy().Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("webhooks.%w", err))
 	}
 	if _, err := media.NewTrunks(c.Media.trunks()); err != nil {
 		errs = append(errs, fmt.Errorf("media.%w", err))

@@ -51,7 +51,11 @@ media:
 					t.Errorf("env not applied: %+v", c)
 				}
 			}},
-		{name: "unknown key names its line", body: "http:\n  adress: x\n", wantErr: "line 2: field adress not found"},
+		{name: "unknown key names its line", body: "http:\n  adress: x\n", wantErr: "line 2: http.adress: unknown key"},
+		{name: "a typo gets a suggestion", body: strings.Replace(node, "dial_template", "dial_templte", 1),
+			wantErr: "media.nodes[0].dial_templte: unknown key; did you mean dial_template"},
+		{name: "a duration without a unit", body: "dialer:\n  lost_grace: 100\n", wantErr: "line 2: dialer.lost_grace: 100 has no unit: write 100s"},
+		{name: "a duration that is no duration", body: "dialer:\n  tick: soon\n", wantErr: `dialer.tick: "soon" is not a duration`},
 		{name: "bad duration", body: "dialer:\n  tick: fast\n", wantErr: "line 2"},
 		{name: "asterisk needs a URL and a user", body: strings.Replace(node, "freeswitch", "asterisk", 1), wantErr: `media.nodes[0].address "127.0.0.1:8021": want the ARI base URL`},
 		{name: "unknown kind", body: strings.Replace(node, "freeswitch", "kamailio", 1), wantErr: `media.nodes[0].kind "kamailio": want freeswitch or asterisk`},
