@@ -356,3 +356,7 @@ func ParseOriginate(args string) (Originate, error) {
 	o.Leg = aleg
 	return o, nil
 }
+
+// Args splits a command's arguments the way mod_commands does (blanks separate, quotes
+// group, backslashes escape), for tests that check what a command means to FreeSWITCH.
+func Args(s string) []string { return splitArgs(s, 64) }

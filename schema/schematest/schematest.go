@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -117,4 +118,34 @@ func pkgName() string {
 		}
 	}
 	return b.String()
+}
+
+var freshSeq struct {
+	sync.Mutex
+	n int
+}
+
+// Fresh creates a migrated database of its own for one test, next to the package's, and
+// drops it when the test ends; it returns the database's URL. For tests whose rows would
+// disturb the package's other tests.
+func (d *DB) Fresh(t testing.TB) string {
+	t.Helper()
+	freshSeq.Lock()
+	freshSeq.n++
+	name := fmt.Sprintf("callplane_test_%s_%d_fresh%d", pkgName(), os.Getpid(), freshSeq.n)
+	freshSeq.Unlock()
+	if _, err := d.Exec("CREATE DATABASE " + name); err != nil {
+		t.Fatalf("create database: %v", err)
+	}
+	t.Cleanup(func() { d.Exec("DROP DATABASE " + name + " WITH (FORCE)") })
+	u := withDatabase(d.URL, name)
+	db, err := sqlx.Connect("postgres", u)
+	if err != nil {
+		t.Fatalf("connect: %v", err)
+	}
+	defer db.Close()
+	if err := schema.Migrate(context.Background(), db.DB); err != nil {
+		t.Fatal(err)
+	}
+	return u
 }
