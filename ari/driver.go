@@ -253,10 +253,7 @@ func (d *Driver) Originate(ctx context.Context, req media.OriginateRequest) erro
 		vars[k] = v
 	}
 	vars["CALLPLANE_CALL_ID"] = req.CallID
-	callerID := req.CallerIDNumber
-	if req.CallerIDName != "" {
-		callerID = `"` + req.CallerIDName + `" <` + req.CallerIDNumber + ">"
-	}
+	callerID := callerIDString(req.CallerIDName, req.CallerIDNumber)
 	_, err := d.client.Originate(ctx, OriginateParams{
 		Endpoint:  endpoint,
 		App:       d.cfg.App,
@@ -279,6 +276,15 @@ func (d *Driver) Originate(ctx context.Context, req media.OriginateRequest) erro
 	}
 	d.log.Warn("originate outcome unknown; call stays tracked", "call_id", req.CallID, "err", err)
 	return fmt.Errorf("originate %s: outcome unknown: %w", req.CallID, err)
+}
+
+// callerIDString is ARI's callerId for a checked name and number (media.CheckOriginate):
+// `"name" <number>`, or the number alone.
+func callerIDString(name, number string) string {
+	if name == "" {
+		return number
+	}
+	return `"` + name + `" <` + number + ">"
 }
 
 func (d *Driver) forget(id string) {
