@@ -75,6 +75,7 @@ func (p *CallerIDPool) Normalize() error {
 	if p.Name == "" {
 		probs = append(probs, "name: required")
 	}
+	probs = append(probs, checkText("name", p.Name, MaxRefLen)...)
 	if p.HourlyCap < 0 || p.DailyCap < 0 || p.CooldownMs < 0 {
 		probs = append(probs, "hourly_cap, daily_cap, cooldown_ms: must not be negative")
 	}

@@ -81,3 +81,12 @@ func TestLockKeysAreOneToOne(t *testing.T) {
 		seen[k] = id
 	}
 }
+
+func TestCallerIDPoolNameIsBounded(t *testing.T) {
+	for _, name := range []string{strings.Repeat("池", MaxRefLen+1), "a\x00b", "a\nb"} {
+		p := CallerIDPool{Name: name}
+		if err := p.Normalize(); err == nil || !strings.Contains(err.Error(), "name: ") {
+			t.Errorf("%.20q: %v", name, err)
+		}
+	}
+}
