@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs every fuzz target of the module for FUZZTIME each (default 5s): `make test` runs a
+# Runs every fuzz target of the module for FUZZTIME each (a duration such as 2m, or a count
+# of inputs such as 3000x; default 5s): `make test` runs a
 # short pass, `make fuzz` a long one (FUZZTIME=2m). A crash fails the run and leaves the
 # input under the package's testdata/fuzz for `go test` to replay.
 set -euo pipefail
