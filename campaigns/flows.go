@@ -78,7 +78,7 @@ func (s *Store) Flow(ctx context.Context, id string) (FlowVersion, error) {
 // Flows lists the latest version of every flow.
 func (s *Store) Flows(ctx context.Context) ([]FlowVersion, error) {
 	out := []FlowVersion{}
-	err := s.db.SelectContext(ctx, &out, `SELECT DISTINCT ON (id) * FROM flows ORDER BY id, version DESC`)
+	err := s.db.SelectContext(ctx, &out, `SELECT DISTINCT ON (id) `+columnsOf[FlowVersion]()+` FROM flows ORDER BY id, version DESC`)
 	return out, err
 }
 

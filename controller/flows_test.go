@@ -49,7 +49,17 @@ func TestPressOneFlowOnBothNodeKinds(t *testing.T) {
 	if code := c.do("PUT", "/api/v1/flows/press1", "application/yaml", src, &pub); code != 200 || pub.Version != 1 {
 		t.Fatalf("publish: %d %+v", code, pub)
 	}
-	// Asterisk cannot speak text: its copy of the flow plays recorded files instead.
+	// Asterisk cannot speak text: a campaign that would run the spoken flow there is
+	// refused, naming the nodes that speak; its copy of the flow plays recorded files.
+	var refused struct {
+		Problems []string `json:"problems"`
+	}
+	if code := c.json("POST", "/api/v1/campaigns", map[string]any{"name": "press1-tts-on-asterisk", "max_concurrent": 5,
+		"calls_per_second": 5, "max_attempts": 1, "media_pool": "asterisk", "flow": "press1"}, &refused); code != 422 ||
+		len(refused.Problems) != 1 || !strings.Contains(refused.Problems[0], "speaks text (tts) at greeting, main") ||
+		!strings.Contains(refused.Problems[0], "node ast1") {
+		t.Fatalf("a tts flow on an Asterisk pool: %d %v", code, refused.Problems)
+	}
 	n := 0
 	recorded := regexp.MustCompile(`(?m)^(\s+)tts: .*$`).ReplaceAllStringFunc(strings.Replace(string(src), "id: press1", "id: press1files", 1),
 		func(line string) string {

@@ -94,6 +94,22 @@ type Flow struct {
 // NodeNames returns the node names in the order the file lists them.
 func (f *Flow) NodeNames() []string { return slices.Clone(f.order) }
 
+// Speaking lists, in file order, the nodes with a text-to-speech prompt: a flow with any
+// can run only on media servers that synthesize speech (FreeSWITCH, not Asterisk).
+func (f *Flow) Speaking() []string {
+	var out []string
+	for _, name := range f.order {
+		n := f.Nodes[name]
+		for _, p := range []*Prompt{n.Prompt, n.Invalid, n.NoInput} {
+			if p != nil && !p.TTS.IsZero() {
+				out = append(out, name)
+				break
+			}
+		}
+	}
+	return out
+}
+
 // Node is one step of a flow. Which fields apply depends on Kind; the loader rejects the
 // keys that do not apply and fills in the defaults. A target that is "" means hang up.
 type Node struct {

@@ -32,6 +32,7 @@ import (
 	"github.com/callplane/callplane/campaigns"
 	"github.com/callplane/callplane/campaigns/compliance"
 	"github.com/callplane/callplane/crm"
+	"github.com/callplane/callplane/ivr"
 	"github.com/callplane/callplane/media"
 )
 
@@ -402,8 +403,10 @@ func (h *handlers) checkCampaign(ctx context.Context) func(*campaigns.Campaign) 
 			p = append(p, fmt.Sprintf("media_pool: no node is in pool %q", camp.MediaPool))
 		}
 		if camp.Flow != "" {
-			if _, err := h.d.Store.Flow(ctx, camp.Flow); err != nil {
+			if v, err := h.d.Store.Flow(ctx, camp.Flow); err != nil {
 				p = append(p, fmt.Sprintf("flow: no flow %q is published", camp.Flow))
+			} else if f, _ := ivr.Parse(camp.Flow+".yaml", []byte(v.Source)); f != nil {
+				p = append(p, speechProblems(f, camp.MediaPool, h.d.Pool.Status())...)
 			}
 		}
 		if camp.CallerIDPool != "" {
@@ -414,6 +417,23 @@ func (h *handlers) checkCampaign(ctx context.Context) func(*campaigns.Campaign) 
 		}
 		return p
 	}
+}
+
+// speechProblems refuses a flow that speaks text on a pool with Asterisk nodes, which have
+// no speech synthesis: the error names the nodes of each.
+func speechProblems(f *ivr.Flow, pool string, nodes []media.NodeStatus) []string {
+	speaking := f.Speaking()
+	if len(speaking) == 0 {
+		return nil
+	}
+	var p []string
+	for _, n := range nodes {
+		if n.Kind == media.KindAsterisk && slices.Contains(n.Pools, pool) {
+			p = append(p, fmt.Sprintf("flow: %q speaks text (tts) at %s, and node %s of pool %q is Asterisk, which cannot: "+
+				"use recorded files, or a pool of FreeSWITCH nodes", f.ID, strings.Join(speaking, ", "), n.Name, pool))
+		}
+	}
+	return p
 }
 
 func (h *handlers) patchCampaign(c echo.Context) error {
