@@ -226,6 +226,18 @@ func (c *Client) Channels(ctx context.Context) ([]Channel, error) {
 	return chs, nil
 }
 
+// Variable reads a channel variable (GET /ari/channels/{id}/variable); a variable the
+// channel does not have is an error with status 404, as is a channel that is gone.
+func (c *Client) Variable(ctx context.Context, id, name string) (string, error) {
+	var v struct {
+		Value string `json:"value"`
+	}
+	if err := c.do(ctx, http.MethodGet, "/channels/"+esc(id)+"/variable", url.Values{"variable": {name}}, nil, &v); err != nil {
+		return "", err
+	}
+	return v.Value, nil
+}
+
 // Hangup hangs a channel up with a Q.850 reason code (DELETE /ari/channels/{id}?reason_code=);
 // code 0 lets Asterisk choose (normal clearing).
 func (c *Client) Hangup(ctx context.Context, id string, reasonCode int) error {

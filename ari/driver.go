@@ -110,6 +110,7 @@ type Driver struct {
 	mu         sync.Mutex
 	closed     bool
 	calls      map[string]*call
+	lost       map[string]bool       // calls ended as NodeLost that may live on at the node: never adopted again
 	playbacks  map[string]string     // playback id -> file
 	recordings map[string]*recording // recording name -> recording
 	bridges    map[string][]string   // bridge id -> call ids
@@ -152,6 +153,7 @@ func New(cfg Config, clock media.Clock, log *slog.Logger) *Driver {
 		events:     make(chan media.Event, 1024),
 		ready:      make(chan struct{}),
 		calls:      make(map[string]*call),
+		lost:       make(map[string]bool),
 		playbacks:  make(map[string]string),
 		recordings: make(map[string]*recording),
 		bridges:    make(map[string][]string),
@@ -472,9 +474,49 @@ func (d *Driver) LiveCalls(ctx context.Context) ([]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("live calls on %s: %w", d.cfg.Name, err)
 	}
-	ids := make([]string, 0, len(chs))
-	for _, ch := range chs {
+	ours := d.ours(ctx, chs)
+	ids := make([]string, 0, len(ours))
+	for _, ch := range ours {
 		ids = append(ids, ch.ID)
 	}
 	return ids, nil
+}
+
+// ours keeps the channels that are callplane's: those the driver tracks, and those whose
+// CALLPLANE_CALL_ID (set at originate) is their own id, which it adopts, so that a call
+// originated before a controller restart is followed to its end. Other applications'
+// channels on the node are left out.
+func (d *Driver) ours(ctx context.Context, chs []Channel) []Channel {
+	var out []Channel
+	live := make(map[string]bool, len(chs))
+	for _, ch := range chs {
+		live[ch.ID] = true
+		d.mu.Lock()
+		tracked, lost := d.calls[ch.ID] != nil, d.lost[ch.ID]
+		d.mu.Unlock()
+		if lost {
+			continue // reported ended (NodeLost): nothing may follow its hang-up
+		}
+		if !tracked {
+			v, err := d.client.Variable(ctx, ch.ID, "CALLPLANE_CALL_ID")
+			if err != nil || v != ch.ID {
+				continue
+			}
+			d.mu.Lock()
+			if d.calls[ch.ID] == nil {
+				d.calls[ch.ID] = &call{id: ch.ID}
+				d.log.Info("adopted a call of an earlier run", "call_id", ch.ID, "state", ch.State)
+			}
+			d.mu.Unlock()
+		}
+		out = append(out, ch)
+	}
+	d.mu.Lock()
+	for id := range d.lost {
+		if !live[id] {
+			delete(d.lost, id) // gone from the node too
+		}
+	}
+	d.mu.Unlock()
+	return out
 }

@@ -135,7 +135,7 @@ func (d *Driver) reconcile() error {
 		return err
 	}
 	live := make(map[string]string, len(chs))
-	for _, ch := range chs {
+	for _, ch := range d.ours(d.ctx, chs) {
 		live[ch.ID] = ch.State
 	}
 	now := d.clock.Now()
@@ -179,6 +179,7 @@ func (d *Driver) ev(kind media.EventKind, callID string, at time.Time) media.Eve
 }
 
 func (d *Driver) lostLocked(c *call, now time.Time) []media.Event {
+	d.lost[c.id] = true
 	out := d.endLocked(c, now)
 	e := d.ev(media.EventHangup, c.id, now)
 	e.Hangup = &media.Hangup{Cause: media.CauseFromCode(0), Answered: c.answered, Ringing: c.ringing, NodeLost: true}

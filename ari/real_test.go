@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/callplane/callplane/ari"
+	"github.com/callplane/callplane/media"
 	"github.com/callplane/callplane/media/mediatest"
 )
 
@@ -35,16 +36,19 @@ func TestRealConformance(t *testing.T) {
 		proxy := mediatest.StartProxy(t, u.Host)
 		via := *u
 		via.Host = proxy.Addr()
-		d := ari.New(ari.Config{Name: "ast-real", URL: via.String(), Username: os.Getenv("CALLPLANE_REAL_ARI_USER"),
-			Password: os.Getenv("CALLPLANE_REAL_ARI_PASSWORD"), App: "callplane-conformance", DialTemplate: dial,
-			ReconnectMin: 50 * time.Millisecond, ReconnectMax: 200 * time.Millisecond, LostGrace: 10 * time.Second}, nil, testLogger())
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := d.Start(ctx); err != nil {
-			d.Close()
-			t.Fatalf("start driver: %v", err)
+		connect := func(t *testing.T) media.Driver {
+			d := ari.New(ari.Config{Name: "ast-real", URL: via.String(), Username: os.Getenv("CALLPLANE_REAL_ARI_USER"),
+				Password: os.Getenv("CALLPLANE_REAL_ARI_PASSWORD"), App: "callplane-conformance", DialTemplate: dial,
+				ReconnectMin: 50 * time.Millisecond, ReconnectMax: 200 * time.Millisecond, LostGrace: 10 * time.Second}, nil, testLogger())
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			if err := d.Start(ctx); err != nil {
+				d.Close()
+				t.Fatalf("start driver: %v", err)
+			}
+			t.Cleanup(func() { d.Close() })
+			return d
 		}
-		t.Cleanup(func() { d.Close() })
-		return &mediatest.Harness{Driver: d, Dial: callee, DropConnections: proxy.DropConnections}
+		return &mediatest.Harness{Driver: connect(t), Dial: callee, DropConnections: proxy.DropConnections, NewDriver: connect}
 	})
 }

@@ -28,12 +28,15 @@ func TestRealConformance(t *testing.T) {
 			return nil
 		}
 		proxy := mediatest.StartProxy(t, addr)
-		d := New(Config{Name: "fs-real", Address: proxy.Addr(), Password: os.Getenv("CALLPLANE_REAL_FS_PASSWORD"),
-			DialTemplate: dial, ReconnectMin: 50 * time.Millisecond, ReconnectMax: 200 * time.Millisecond,
-			LostGrace: 10 * time.Second}, media.SystemClock{}, nil)
-		d.Start(context.Background())
-		t.Cleanup(func() { d.Close() })
-		waitUntil(t, "driver up", d.Up)
-		return &mediatest.Harness{Driver: d, Dial: callee, DropConnections: proxy.DropConnections}
+		connect := func(t *testing.T) media.Driver {
+			d := New(Config{Name: "fs-real", Address: proxy.Addr(), Password: os.Getenv("CALLPLANE_REAL_FS_PASSWORD"),
+				DialTemplate: dial, ReconnectMin: 50 * time.Millisecond, ReconnectMax: 200 * time.Millisecond,
+				LostGrace: 10 * time.Second}, media.SystemClock{}, nil)
+			d.Start(context.Background())
+			t.Cleanup(func() { d.Close() })
+			waitUntil(t, "driver up", d.Up)
+			return d
+		}
+		return &mediatest.Harness{Driver: connect(t), Dial: callee, DropConnections: proxy.DropConnections, NewDriver: connect}
 	})
 }

@@ -20,6 +20,7 @@ import (
 const maxUniqueID = 149
 
 type channel struct {
+	vars                        map[string]string // set at originate (the request's variables)
 	id, name, state, protocolID string
 	number                      string // destination digits
 	dialstring                  string // resource part of the endpoint
@@ -125,10 +126,10 @@ func (s *Server) originate(r *http.Request) (int, any, *apiError) {
 			timeout = 0 // no timeout
 		}
 	}
+	var body struct {
+		Variables map[string]string `json:"variables"`
+	}
 	if r.ContentLength != 0 {
-		var body struct {
-			Variables map[string]string `json:"variables"`
-		}
 		if err := json.NewDecoder(r.Body).Decode(&body); err != nil && !errors.Is(err, io.EOF) {
 			return 0, nil, errf(400, "Request body is not valid JSON: %v", err)
 		}
@@ -178,7 +179,7 @@ func (s *Server) originate(r *http.Request) (int, any, *apiError) {
 		protocolID: uuid.NewString(), number: number, dialstring: resource,
 		caller: parseCallerID(q.Get("callerId")), created: s.ts(), app: app,
 		appName: "AppDial2", appData: "(Outgoing Line)", plan: plan, ring: s.scaled(ring),
-		stop: make(chan struct{}),
+		stop: make(chan struct{}), vars: body.Variables,
 	}
 	if a := q.Get("appArgs"); a != "" {
 		ch.args = strings.Split(a, ",")
@@ -229,6 +230,26 @@ func (s *Server) getChannel(r *http.Request) (int, any, *apiError) {
 		return 0, nil, err
 	}
 	return http.StatusOK, ch.json(), nil
+}
+
+// getVariable is GET /channels/{id}/variable?variable=NAME: {"value": ...}, or 404 for a
+// variable the channel does not have, as Asterisk answers.
+func (s *Server) getVariable(r *http.Request) (int, any, *apiError) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ch, err := s.channelLocked(r)
+	if err != nil {
+		return 0, nil, err
+	}
+	name := r.URL.Query().Get("variable")
+	if name == "" {
+		return 0, nil, errf(400, "Variable name is required")
+	}
+	v, ok := ch.vars[name]
+	if !ok {
+		return 0, nil, errf(404, "Provided variable was not found")
+	}
+	return http.StatusOK, map[string]string{"value": v}, nil
 }
 
 func (s *Server) hangup(r *http.Request) (int, any, *apiError) {

@@ -461,6 +461,7 @@ func (s *Server) handler() http.Handler {
 	mux.HandleFunc("GET /ari/channels", route(s.listChannels))
 	mux.HandleFunc("GET /ari/channels/{id}", route(s.getChannel))
 	mux.HandleFunc("DELETE /ari/channels/{id}", route(s.hangup))
+	mux.HandleFunc("GET /ari/channels/{id}/variable", route(s.getVariable))
 	mux.HandleFunc("POST /ari/channels/{id}/answer", route(s.answer))
 	mux.HandleFunc("POST /ari/channels/{id}/play", route(s.play))
 	mux.HandleFunc("POST /ari/channels/{id}/record", route(s.record))

@@ -459,3 +459,10 @@ func (s *Server) ChannelVar(uuid, name string) (string, bool) {
 	}
 	return "", false
 }
+
+// API runs an api command as another event-socket client would (`api originate ...` from
+// another application, say) and returns its reply.
+func (s *Server) API(cmd string) string {
+	name, arg, _ := strings.Cut(cmd, " ")
+	return s.api(name, arg, "")
+}

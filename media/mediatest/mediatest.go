@@ -28,6 +28,12 @@ type Harness struct {
 	Originates func(number string) int
 	// Received returns every command or request line the fake received, in order.
 	Received func() []string
+	// NewDriver connects another driver to the same node, as a restarted controller would;
+	// it is closed when the test ends.
+	NewDriver func(t *testing.T) media.Driver
+	// Foreign starts an answered call on the node that callplane did not originate (another
+	// application's) and returns its channel id.
+	Foreign func(t *testing.T) string
 }
 
 // Factory starts a fake node that accepts at most maxCalls concurrent calls and returns a

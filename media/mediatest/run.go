@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -37,6 +38,9 @@ func Run(t *testing.T, factory Factory) {
 		{"ConnectionDropped", 0, testDrop},
 		{"PerCallOrder", 0, testOrder},
 		{"HostileInput", 0, testHostile},
+		{"Play", 0, testPlay},
+		{"LiveCallsAreCallplanes", 0, testLiveCalls},
+		{"TakeoverAfterRestart", 0, testTakeover},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -548,4 +552,78 @@ func testOrder(t *testing.T, h *Harness, rec *recorder) {
 			}
 		}
 	}
+}
+
+// Prompt is a sound every node of the suite has (the fakes play anything; the rigs carry
+// hello-world).
+const Prompt = "hello-world.wav"
+
+func testPlay(t *testing.T, h *Harness, rec *recorder) {
+	id, _ := place(t, h, sim.Plan{Result: sim.Answer, Ring: 10 * ms, Talk: time.Minute}, 5*time.Second)
+	rec.awaitKind(t, id, media.EventAnswered)
+	if err := h.Driver.Play(ctxT(t), id, Prompt); err != nil {
+		t.Fatalf("play: %v", err)
+	}
+	started := rec.awaitKind(t, id, media.EventPlaybackStarted)
+	finished := rec.awaitKind(t, id, media.EventPlaybackFinished)
+	if started.File != Prompt || finished.File != Prompt {
+		t.Errorf("playback events for %q and %q, want %q", started.File, finished.File, Prompt)
+	}
+	hangupQuietly(t, h, id)
+	rec.hangup(t, id)
+}
+
+// testLiveCalls: LiveCalls lists callplane's calls on the node and no other channel.
+func testLiveCalls(t *testing.T, h *Harness, rec *recorder) {
+	id, _ := place(t, h, sim.Plan{Result: sim.Answer, Ring: 10 * ms, Talk: time.Minute}, 5*time.Second)
+	rec.awaitKind(t, id, media.EventAnswered)
+	foreign := ""
+	if h.Foreign != nil {
+		foreign = h.Foreign(t)
+	}
+	ids, err := h.Driver.LiveCalls(ctxT(t))
+	if err != nil {
+		t.Fatalf("live calls: %v", err)
+	}
+	if !slices.Contains(ids, id) {
+		t.Errorf("live calls %v lack the call %s", ids, id)
+	}
+	if foreign != "" && slices.Contains(ids, foreign) {
+		t.Errorf("live calls %v list %s, a channel callplane did not originate", ids, foreign)
+	}
+	if evs := rec.events(foreign); foreign != "" && len(evs) > 0 {
+		t.Errorf("events for a channel callplane did not originate: %v", kinds(evs))
+	}
+	hangupQuietly(t, h, id)
+	rec.hangup(t, id)
+}
+
+// testTakeover: a call placed by one driver is followed to its end by a fresh driver to the
+// same node, as after a controller restart: LiveCalls lists it, and its end arrives with
+// its real outcome.
+func testTakeover(t *testing.T, h *Harness, rec *recorder) {
+	need(t, map[string]bool{"NewDriver": h.NewDriver != nil})
+	id, _ := place(t, h, sim.Plan{Result: sim.Answer, Ring: 10 * ms, Talk: time.Minute}, 5*time.Second)
+	rec.awaitKind(t, id, media.EventAnswered)
+	if err := h.Driver.Close(); err != nil {
+		t.Fatalf("close the first driver: %v", err)
+	}
+	d := h.NewDriver(t)
+	after := newRecorder(d)
+	ids, err := d.LiveCalls(ctxT(t))
+	if err != nil {
+		t.Fatalf("live calls after the restart: %v", err)
+	}
+	if !slices.Contains(ids, id) {
+		t.Fatalf("live calls %v after the restart lack the call %s", ids, id)
+	}
+	if err := d.Hangup(ctxT(t), id, ""); err != nil {
+		t.Fatalf("hangup after the restart: %v", err)
+	}
+	hu := after.hangup(t, id)
+	if hu.NodeLost || !hu.Answered {
+		t.Errorf("taken-over call ended %+v, want answered and not lost", *hu)
+	}
+	wantOutcome(t, id, hu, media.OutcomeAnswered)
+	after.checkWellFormed(t)
 }
