@@ -16,20 +16,27 @@ import (
 	"time"
 )
 
-// TestKill9MidCampaign runs the real binary: a standalone simulated FreeSWITCH in its own
-// process, and `callplane serve` killed with SIGKILL mid-campaign and started again. The
-// campaign must complete with no contact over max_attempts, and the simulator must have
-// received no more originates for a number than the attempts recorded for it.
+// TestKill9MidCampaign runs the real binary: a standalone simulated FreeSWITCH or Asterisk
+// in its own process, and `callplane serve` killed with SIGKILL mid-campaign and started
+// again. The campaign must complete with no call left in progress and no contact over
+// max_attempts, and the simulator must have received no more originates for a number than
+// the attempts recorded for it.
 func TestKill9MidCampaign(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
 	}
+	for _, kind := range []string{"freeswitch", "asterisk"} {
+		t.Run(kind, func(t *testing.T) { kill9MidCampaign(t, kind) })
+	}
+}
+
+func kill9MidCampaign(t *testing.T, kind string) {
 	dir := t.TempDir()
 	bin := buildBinary(t)
-	eslAddr, statsAddr, httpAddr := freeAddr(t), freeAddr(t), freeAddr(t)
+	simAddr, statsAddr, httpAddr := freeAddr(t), freeAddr(t), freeAddr(t)
 
 	simLog := &lockedBuffer{}
-	simCmd := exec.Command(bin, "simulate", "freeswitch", "--listen", eslAddr, "--stats-addr", statsAddr,
+	simCmd := exec.Command(bin, "simulate", kind, "--listen", simAddr, "--stats-addr", statsAddr,
 		"--answer-rate", "0.35", "--time-scale", "40", "--seed", "3")
 	simCmd.Stdout, simCmd.Stderr = simLog, simLog
 	if err := simCmd.Start(); err != nil {
@@ -38,6 +45,21 @@ func TestKill9MidCampaign(t *testing.T) {
 	defer func() { simCmd.Process.Kill(); simCmd.Wait() }()
 	waitHTTP(t, "http://"+statsAddr+"/stats")
 
+	node := fmt.Sprintf(`
+    - name: fs1
+      kind: freeswitch
+      address: %s
+      password: ClueCon
+      dial_template: "sofia/gateway/carrier-a/{number}"`, simAddr)
+	if kind == "asterisk" {
+		node = fmt.Sprintf(`
+    - name: ast1
+      kind: asterisk
+      address: http://%s
+      username: callplane
+      password: callplane
+      dial_template: "PJSIP/{number}@carrier-a"`, simAddr)
+	}
 	cfgPath := filepath.Join(dir, "callplane.yaml")
 	os.WriteFile(cfgPath, []byte(fmt.Sprintf(`
 dialer:
@@ -45,15 +67,10 @@ dialer:
   lost_grace: 2s
   drain_timeout: 1s
 media:
-  nodes:
-    - name: fs1
-      kind: freeswitch
-      address: %s
-      password: ClueCon
-      dial_template: "sofia/gateway/carrier-a/{number}"
+  nodes:%s
       max_calls: 50
       calls_per_second: 100
-`, eslAddr)), 0o644)
+`, node)), 0o644)
 	env := append(os.Environ(), "DATABASE_URL="+db.URL, "CALLPLANE_HTTP_ADDR="+httpAddr, "CALLPLANE_ADMIN_TOKEN="+token)
 	var serveLogs []*lockedBuffer
 	startServe := func() *exec.Cmd {
@@ -114,6 +131,9 @@ media:
 	serve = startServe()
 	defer func() { serve.Process.Signal(syscall.SIGTERM); serve.Wait() }()
 	st := c.waitCompleted(camp.ID)
+	if st.InProgress != 0 {
+		t.Errorf("%d calls left in progress", st.InProgress)
+	}
 
 	var list contactsResp
 	c.json("GET", fmt.Sprintf("/api/v1/campaigns/%d/contacts?limit=1000", camp.ID), nil, &list)
