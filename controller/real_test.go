@@ -246,3 +246,136 @@ media:
 	}
 	t.Logf("after kill -9 on the real FreeSWITCH: %+v", st)
 }
+
+// TestRealAgents logs agent phones in on each real server (the callee's agent numbers stay
+// up until hung up), runs a progressive and a predictive campaign of answering numbers,
+// and checks that answered people were bridged to agents, dispositions are written, the
+// agents go through wrap-up back to ready, and log out.
+func TestRealAgents(t *testing.T) {
+	c, nodes := startRealApp(t)
+	live := c.follow()
+	var logMark int64
+	if fi, err := os.Stat(os.Getenv("CALLPLANE_REAL_CALLEE_LOG")); err == nil {
+		logMark = fi.Size()
+	}
+	for k, node := range nodes {
+		for m, mode := range []string{"progressive", "predictive"} {
+			pool := node.Pools[0]
+			var camp struct {
+				ID int64 `json:"id"`
+			}
+			if code := c.json("POST", "/api/v1/campaigns", map[string]any{"name": "real-" + mode + "-" + pool, "dial_mode": mode,
+				"max_concurrent": 10, "calls_per_second": 10, "max_attempts": 1, "ring_timeout_seconds": 5,
+				"abandon_prompt": "hello-world.wav", "media_pool": pool}, &camp); code != 201 {
+				t.Fatalf("%s %s: create %d", pool, mode, code)
+			}
+			var rows []map[string]string
+			for i := range 12 {
+				rows = append(rows, map[string]string{"phone": fmt.Sprintf("+86139%d%d%03d100", 3+k, m, i), "name": "客户"})
+			}
+			var imp struct {
+				Imported int `json:"imported"`
+			}
+			if c.json("POST", fmt.Sprintf("/api/v1/campaigns/%d/contacts", camp.ID), rows, &imp); imp.Imported != len(rows) {
+				t.Fatalf("%s %s: imported %d of %d", pool, mode, imp.Imported, len(rows))
+			}
+			var ids []int64
+			for i := range 3 {
+				ep := strings.ReplaceAll(node.DialTemplate, "{number}", fmt.Sprintf("agent%d%d%d", 7+k, m, i))
+				var a agentResp
+				if code := c.json("POST", "/api/v1/agents", map[string]any{"name": fmt.Sprintf("坐席%s%s%d", pool, mode, i), "team": "real",
+					"endpoints": map[string]string{node.Kind: ep}, "node": node.Name, "max_wrap_ms": 200,
+					"campaigns": []map[string]any{{"campaign_id": camp.ID}}}, &a); code != 201 {
+					t.Fatalf("%s: agent %d", pool, code)
+				}
+				ids = append(ids, a.ID)
+				c.login(a.ID)
+			}
+			c.until("agents ready", func() bool {
+				for _, a := range c.agents(ids...) {
+					if a.State != "ready" {
+						return false
+					}
+				}
+				return true
+			})
+			c.json("POST", fmt.Sprintf("/api/v1/campaigns/%d/start", camp.ID), nil, nil)
+			st := c.waitCompleted(camp.ID)
+			bridged := 0
+			for _, a := range c.agents(ids...) {
+				bridged += a.Today.Calls
+			}
+			var led struct {
+				Last24h struct {
+					Abandoned int `json:"abandoned"`
+				} `json:"last_24h"`
+			}
+			c.json("GET", fmt.Sprintf("/api/v1/campaigns/%d/abandons", camp.ID), nil, &led)
+			if bridged == 0 || bridged+led.Last24h.Abandoned != st.Outcomes["answered"] {
+				t.Errorf("%s %s: %d bridged + %d abandoned, %d answered", pool, mode, bridged, led.Last24h.Abandoned, st.Outcomes["answered"])
+			}
+			// A disposition on one bridged call of this campaign.
+			var callID string
+			live.count(func(ev map[string]any) bool {
+				if ev["type"] == "call.bridged" && fmt.Sprint(ev["campaign_id"]) == fmt.Sprint(camp.ID) && callID == "" {
+					callID, _ = ev["call_id"].(string)
+				}
+				return false
+			})
+			if callID == "" {
+				t.Errorf("%s %s: no call.bridged event", pool, mode)
+			} else if code := c.json("POST", "/api/v1/calls/"+callID+"/disposition", map[string]any{"disposition": "sale", "notes": "真实服务器"}, nil); code != 200 {
+				t.Errorf("%s %s: disposition %d", pool, mode, code)
+			}
+			c.until("agents back to ready", func() bool {
+				for _, a := range c.agents(ids...) {
+					if a.State != "ready" {
+						return false
+					}
+				}
+				return true
+			})
+			for _, id := range ids {
+				if code := c.json("POST", fmt.Sprintf("/api/v1/agents/%d/logout", id), nil, nil); code != 200 {
+					t.Errorf("logout %d: %d", id, code)
+				}
+			}
+			if logPath := os.Getenv("CALLPLANE_REAL_CALLEE_LOG"); logPath != "" {
+				// Audio both ways: every customer the callee hung up on had received about as
+				// many RTP packets (the agent phone's tone, through the bridge) as it sent.
+				prefix := strings.TrimPrefix(rows[0]["phone"], "+")[:8]
+				heard, calls := audioHeard(t, logPath, prefix, logMark)
+				if calls == 0 || heard != calls {
+					t.Errorf("%s %s: %d of %d customer calls received audio through the bridge", pool, mode, heard, calls)
+				}
+			}
+			t.Logf("%s %s: %d answered, %d bridged to agents, %d abandoned", pool, mode, st.Outcomes["answered"], bridged, led.Last24h.Abandoned)
+		}
+	}
+}
+
+// audioHeard reads the callee's log for calls to numbers starting with prefix: how many
+// ended with the callee's BYE, and in how many of those it received at least half as many
+// RTP packets as it sent; from is where the test's part of the log begins.
+func audioHeard(t *testing.T, logPath, prefix string, from int64) (heard, calls int) {
+	t.Helper()
+	b, err := os.ReadFile(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(b[min(from, int64(len(b))):]), "\n") {
+		var tx, rx int
+		i := strings.Index(line, "sending BYE (rtp tx ")
+		if i < 0 || !strings.Contains(line, " "+prefix) {
+			continue
+		}
+		if _, err := fmt.Sscanf(line[i:], "sending BYE (rtp tx %d rx %d)", &tx, &rx); err != nil {
+			continue
+		}
+		calls++
+		if tx > 0 && 2*rx >= tx {
+			heard++
+		}
+	}
+	return heard, calls
+}
