@@ -122,13 +122,19 @@ nodes:
 	if code := c.do("PUT", "/api/v1/flows/realmenu", "application/yaml", []byte(flow), nil); code != 200 {
 		t.Fatalf("publish: %d", code)
 	}
+	// FreeSWITCH speaks the menu (speak fires no playback events of its own: the driver
+	// follows its execution); Asterisk plays the file.
+	spoken := strings.NewReplacer("id: realmenu", "id: realmenutts", "file: press-1.wav", `tts: "Press 3 or 4."`).Replace(flow)
+	if code := c.do("PUT", "/api/v1/flows/realmenutts", "application/yaml", []byte(spoken), nil); code != 200 {
+		t.Fatalf("publish: %d", code)
+	}
 	for k, node := range nodes {
 		pool := node.Pools[0]
 		var camp struct {
 			ID int64 `json:"id"`
 		}
 		if code := c.json("POST", "/api/v1/campaigns", map[string]any{"name": "real-menu-" + pool, "max_concurrent": 10,
-			"calls_per_second": 10, "max_attempts": 1, "ring_timeout_seconds": 5, "media_pool": pool, "flow": "realmenu"}, &camp); code != 201 {
+			"calls_per_second": 10, "max_attempts": 1, "ring_timeout_seconds": 5, "media_pool": pool, "flow": map[bool]string{true: "realmenutts", false: "realmenu"}[node.Kind == "freeswitch"]}, &camp); code != 201 {
 			t.Fatalf("%s: create %d", pool, code)
 		}
 		var rows []map[string]string

@@ -15,8 +15,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/callplane/callplane/media"
 )
 
@@ -97,7 +95,7 @@ const liveMarker = "callplane"
 // subscribed is every event the driver needs, and no more.
 var subscribed = []string{"CHANNEL_PROGRESS", "CHANNEL_PROGRESS_MEDIA", "CHANNEL_ANSWER",
 	"CHANNEL_HANGUP_COMPLETE", "CHANNEL_BRIDGE", "BACKGROUND_JOB", "DTMF", "PLAYBACK_START",
-	"PLAYBACK_STOP", "RECORD_STOP"}
+	"PLAYBACK_STOP", "CHANNEL_EXECUTE", "CHANNEL_EXECUTE_COMPLETE", "RECORD_STOP"}
 
 var errNotConnected = errors.New("not connected")
 
@@ -249,17 +247,16 @@ func (d *Driver) Originate(ctx context.Context, req media.OriginateRequest) erro
 		d.notSent.Add(1)
 		return fmt.Errorf("originate %s on %s: %w: %w", req.CallID, d.cfg.Name, media.ErrNotSent, errNotConnected)
 	}
-	job := uuid.NewString()
 	var dup bool
-	if !d.do(false, func(n *normalizer) { dup = !n.track(req.CallID, job) }) {
+	if !d.do(false, func(n *normalizer) { dup = !n.track(req.CallID) }) {
 		return fmt.Errorf("originate %s: driver closed: %w", req.CallID, media.ErrNotSent)
 	}
 	if dup {
 		return fmt.Errorf("originate %s: call id already in progress on %s", req.CallID, d.cfg.Name)
 	}
 	d.originates.Add(1)
-	// Our own Job-UUID maps the job result to the call before the reply is even read.
-	resp, sent, err := d.send(ctx, s, "bgapi originate "+d.originateArgs(req)+"\nJob-UUID: "+job)
+	// The job's result finds the call by the origination_uuid in its arguments.
+	resp, sent, err := d.send(ctx, s, "bgapi originate "+d.originateArgs(req))
 	if err != nil {
 		if !sent {
 			d.do(false, func(n *normalizer) { n.untrack(req.CallID) })
@@ -370,6 +367,7 @@ func (d *Driver) Play(ctx context.Context, callID, file string) error {
 	if err != nil {
 		return fmt.Errorf("play on %s: %w: %w", callID, media.ErrInvalid, err)
 	}
+	d.do(false, func(n *normalizer) { n.playing(callID, arg, file) })
 	return d.callCommand(ctx, "play", callID, "uuid_broadcast "+callID+" "+escapeArg(arg)+" aleg")
 }
 

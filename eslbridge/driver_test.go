@@ -201,6 +201,24 @@ func TestPlaybackAndRecording(t *testing.T) {
 	if want := []string{"playback_started " + prompt, "playback_finished " + prompt}; !slices.Equal(files, want) {
 		t.Fatalf("playback %q, want %q", files, want)
 	}
+	// Speech fires no PLAYBACK_* events on FreeSWITCH: its speak application's execution
+	// brackets it.
+	tts := media.TTS("kal", "Hello 张三, press one.")
+	if err := d.Play(ctx, id, tts); err != nil {
+		t.Fatal(err)
+	}
+	files = nil
+	spoken := r.wait(t, id, "speech finished", func(evs []media.Event) bool {
+		return evs[len(evs)-1].Kind == media.EventPlaybackFinished && evs[len(evs)-1].File == tts
+	})
+	for _, e := range spoken[len(evs):] {
+		if e.Kind == media.EventPlaybackStarted || e.Kind == media.EventPlaybackFinished {
+			files = append(files, string(e.Kind)+" "+e.File)
+		}
+	}
+	if want := []string{"playback_started " + tts, "playback_finished " + tts}; !slices.Equal(files, want) {
+		t.Fatalf("speech %q, want %q", files, want)
+	}
 	path := "/var/spool/callplane/" + id + ".wav"
 	if err := d.Record(ctx, id, path); err != nil {
 		t.Fatal(err)

@@ -3,6 +3,7 @@ package eslbridge
 import (
 	"net/textproto"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -17,7 +18,7 @@ type rawEvent struct {
 	seq     uint64
 	uuid    string // Unique-ID
 	ours    string // variable_callplane_call_id
-	job     string // Job-UUID (BACKGROUND_JOB)
+	job     string // BACKGROUND_JOB: the call id its originate asked for (origination_uuid)
 	body    string
 	arrived time.Time
 
@@ -29,6 +30,16 @@ type rawEvent struct {
 	digit, file                       string
 	recordDur                         time.Duration
 	bridgeA, bridgeB                  string
+}
+
+var originationUUID = regexp.MustCompile(`(?:^|[{,\[])origination_uuid=([0-9A-Za-z-]+)`)
+
+// jobCall is the call id an originate's arguments asked for, or "".
+func jobCall(arg string) string {
+	if m := originationUUID.FindStringSubmatch(arg); m != nil {
+		return m[1]
+	}
+	return ""
 }
 
 // header reads one header, url-decoded, from an event's MIME headers.
@@ -52,7 +63,7 @@ func decode(h textproto.MIMEHeader, body []byte, arrived time.Time) *rawEvent {
 		core:    header(h, "Core-UUID"),
 		uuid:    header(h, "Unique-ID"),
 		ours:    header(h, "Variable_callplane_call_id"),
-		job:     header(h, "Job-UUID"),
+		job:     jobCall(header(h, "Job-Command-Arg")),
 		body:    string(body),
 		arrived: arrived,
 	}
@@ -75,6 +86,12 @@ func decode(h textproto.MIMEHeader, body []byte, arrived time.Time) *rawEvent {
 		e.digit = header(h, "DTMF-Digit")
 	case "PLAYBACK_START", "PLAYBACK_STOP":
 		e.file = header(h, "Playback-File-Path")
+	case "CHANNEL_EXECUTE", "CHANNEL_EXECUTE_COMPLETE":
+		// speak fires no PLAYBACK_* events (FreeSWITCH 1.10.12): its execution brackets
+		// the speech. file is its uuid_broadcast argument; other applications leave it "".
+		if header(h, "Application") == "speak" {
+			e.file = "speak::" + header(h, "Application-Data")
+		}
 	case "RECORD_STOP":
 		e.file = header(h, "Record-File-Path")
 		if ms, err := strconv.ParseInt(header(h, "Variable_record_ms"), 10, 64); err == nil {
@@ -94,13 +111,15 @@ func decode(h textproto.MIMEHeader, body []byte, arrived time.Time) *rawEvent {
 
 // callState is what the normalizer knows of one call.
 type callState struct {
-	id, job                   string
+	id                        string
+	awaitJob                  bool // originated here: the BACKGROUND_JOB's -ERR may be its only end
 	ringing, early, answered  bool // as delivered
 	sawRing, sawEarly, sawAns bool // as seen in any snapshot
 	sip                       int
 	lastSeq                   uint64
 	lastCore                  string
 	recordings                map[string]string // node's absolute path -> the path Record was given
+	plays                     map[string]string // uuid_broadcast argument -> the prompt Play was given
 }
 
 // normalizer turns ordered FreeSWITCH events into media.Events, per call. It is owned by
@@ -109,14 +128,13 @@ type normalizer struct {
 	node  string
 	now   func() time.Time
 	calls map[string]*callState // by call id (= Unique-ID)
-	jobs  map[string]string     // Job-UUID -> call id
 	ended map[string]time.Time  // tombstones: late events of ended calls are dropped
 	emit  func(media.Event)
 }
 
 func newNormalizer(node string, now func() time.Time, emit func(media.Event)) *normalizer {
 	return &normalizer{node: node, now: now, emit: emit,
-		calls: make(map[string]*callState), jobs: make(map[string]string), ended: make(map[string]time.Time)}
+		calls: make(map[string]*callState), ended: make(map[string]time.Time)}
 }
 
 // recording notes that the node records call id to abs because Record was asked for
@@ -130,25 +148,40 @@ func (n *normalizer) recording(id, abs, asked string) {
 	}
 }
 
+// playing notes that Play's prompt asked reached the node as arg.
+func (n *normalizer) playing(id, arg, asked string) {
+	if cs := n.calls[id]; cs != nil {
+		if cs.plays == nil {
+			cs.plays = map[string]string{}
+		}
+		cs.plays[arg] = asked
+	}
+}
+
+// prompt is the prompt Play was given for a playback the node reports as file: FreeSWITCH
+// reports a sound file by the path it resolved under its sound prefix.
+func (cs *callState) prompt(file string) string {
+	for arg, asked := range cs.plays {
+		if file == arg || strings.HasSuffix(file, "/"+arg) {
+			return asked
+		}
+	}
+	return file
+}
+
 // track starts following a call the driver originates; false if the id is in use.
-func (n *normalizer) track(id, job string) bool {
+func (n *normalizer) track(id string) bool {
 	if _, ok := n.calls[id]; ok {
 		return false
 	}
 	delete(n.ended, id)
-	n.calls[id] = &callState{id: id, job: job}
-	if job != "" {
-		n.jobs[job] = id
-	}
+	n.calls[id] = &callState{id: id, awaitJob: true}
 	return true
 }
 
 // untrack forgets a call whose originate was never sent.
 func (n *normalizer) untrack(id string) {
-	if cs, ok := n.calls[id]; ok {
-		delete(n.jobs, cs.job)
-		delete(n.calls, id)
-	}
+	delete(n.calls, id)
 }
 
 // adopt follows a callplane call the driver did not originate (controller restart).
@@ -173,9 +206,6 @@ func (n *normalizer) finish(cs *callState, h media.Hangup) {
 	e.Hangup = &h
 	n.emit(e)
 	delete(n.calls, cs.id)
-	if cs.job != "" {
-		delete(n.jobs, cs.job)
-	}
 	n.ended[cs.id] = n.now()
 	if len(n.ended) > 4096 {
 		cut := n.now().Add(-10 * time.Minute)
@@ -257,13 +287,16 @@ func (n *normalizer) handle(e *rawEvent) {
 		x := n.ev(media.EventDTMF, cs.id)
 		x.Digit = e.digit
 		n.emit(x)
-	case "PLAYBACK_START", "PLAYBACK_STOP":
+	case "PLAYBACK_START", "PLAYBACK_STOP", "CHANNEL_EXECUTE", "CHANNEL_EXECUTE_COMPLETE":
+		if e.file == "" {
+			break
+		}
 		kind := media.EventPlaybackStarted
-		if e.name == "PLAYBACK_STOP" {
+		if e.name == "PLAYBACK_STOP" || e.name == "CHANNEL_EXECUTE_COMPLETE" {
 			kind = media.EventPlaybackFinished
 		}
 		x := n.ev(kind, cs.id)
-		x.File = e.file
+		x.File = cs.prompt(e.file)
 		n.emit(x)
 	case "RECORD_STOP":
 		x := n.ev(media.EventRecordingFinished, cs.id)
@@ -294,18 +327,17 @@ func (n *normalizer) handle(e *rawEvent) {
 }
 
 // job applies a BACKGROUND_JOB: +OK says nothing about the call (early media gets +OK
-// before any answer); -ERR ends it when the channel's own hangup has not.
+// before any answer); -ERR ends it when the channel's own hangup has not. The job is
+// found by the origination_uuid in its Job-Command-Arg, not by a Job-UUID of ours:
+// FreeSWITCH 1.10.12 took a Job-UUID line after `bgapi originate` as part of the
+// arguments and chose its own (testdata/real-bgapi-job-uuid.txt), so a throttled
+// originate, which has no channel and no other event, was never ended.
 func (n *normalizer) job(e *rawEvent) {
-	id, ok := n.jobs[e.job]
-	if !ok {
+	cs, ok := n.calls[e.job]
+	if !ok || !cs.awaitJob {
 		return
 	}
-	delete(n.jobs, e.job)
-	cs, ok := n.calls[id]
-	if !ok {
-		return
-	}
-	cs.job = ""
+	cs.awaitJob = false
 	body := strings.TrimSpace(e.body)
 	if strings.HasPrefix(body, "+OK") {
 		return

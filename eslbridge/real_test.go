@@ -5,11 +5,15 @@ package eslbridge
 import (
 	"context"
 	"os"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/callplane/callplane/media"
 	"github.com/callplane/callplane/media/mediatest"
+	"github.com/callplane/callplane/media/sim"
 )
 
 // TestRealConformance runs the conformance suite against a real FreeSWITCH (make
@@ -39,4 +43,49 @@ func TestRealConformance(t *testing.T) {
 		}
 		return &mediatest.Harness{Driver: connect(t), Dial: callee, DropConnections: proxy.DropConnections, NewDriver: connect}
 	})
+}
+
+// BenchmarkRealOriginate measures the originates per second one driver places on a real
+// FreeSWITCH (make test-real's servers; run with -bench RealOriginate -tags realservers):
+// calls to busy numbers, each followed to its hang-up. calls/s counts those the node did
+// not refuse for its sessions-per-second limit (200 on the rig's FreeSWITCH).
+func BenchmarkRealOriginate(b *testing.B) {
+	addr, dial := os.Getenv("CALLPLANE_REAL_FS_ESL"), os.Getenv("CALLPLANE_REAL_FS_DIAL")
+	if addr == "" || dial == "" {
+		b.Skip("no real FreeSWITCH")
+	}
+	d := New(Config{Name: "fs-real", Address: addr, Password: os.Getenv("CALLPLANE_REAL_FS_PASSWORD"), DialTemplate: dial},
+		media.SystemClock{}, nil)
+	d.Start(context.Background())
+	defer d.Close()
+	waitUntil(b, "driver up", d.Up)
+	done := make(chan struct{}, 1024)
+	var throttled atomic.Int64 // refused by the node's sessions-per-second limit
+	go func() {
+		for ev := range d.Events() {
+			if ev.Kind == media.EventHangup {
+				if ev.Hangup.Cause.Name == "DESTINATION_OUT_OF_ORDER" {
+					throttled.Add(1)
+				}
+				done <- struct{}{}
+			}
+		}
+	}()
+	callee := mediatest.RigCallee(dial, "8613909")
+	b.ResetTimer()
+	sem := make(chan struct{}, 100) // calls in flight
+	for range b.N {
+		sem <- struct{}{}
+		req, _ := callee(sim.Plan{Result: sim.Busy})
+		req.CallID = uuid.NewString()
+		if err := d.Originate(context.Background(), req); err != nil {
+			b.Fatal(err)
+		}
+		go func() { <-done; <-sem }()
+	}
+	for range cap(sem) {
+		sem <- struct{}{}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "originates/s")
+	b.ReportMetric(float64(int64(b.N)-throttled.Load())/b.Elapsed().Seconds(), "calls/s")
 }

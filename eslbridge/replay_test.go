@@ -9,7 +9,6 @@ import (
 	"net/textproto"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"testing"
 	"time"
@@ -19,7 +18,7 @@ import (
 
 // loadCapture reads a captured plain.raw (frames exactly as FreeSWITCH 1.10.12 sent
 // them) and returns its events, the call's uuid and its Job-UUID.
-func loadCapture(t testing.TB, name string) (evs []*rawEvent, callID, job string) {
+func loadCapture(t testing.TB, name string) (evs []*rawEvent, callID string) {
 	t.Helper()
 	f, err := os.Open(filepath.Join("testdata", name+".plain.raw"))
 	if err != nil {
@@ -28,7 +27,6 @@ func loadCapture(t testing.TB, name string) (evs []*rawEvent, callID, job string
 	defer f.Close()
 	br := bufio.NewReader(f)
 	tp := textproto.NewReader(br)
-	origination := regexp.MustCompile(`origination_uuid=([0-9a-f-]{36})`)
 	for {
 		fr, err := readFrame(tp, br)
 		if errors.Is(err, io.EOF) {
@@ -43,17 +41,14 @@ func loadCapture(t testing.TB, name string) (evs []*rawEvent, callID, job string
 		}
 		e := decode(h, body, time.Time{})
 		if e.name == "BACKGROUND_JOB" {
-			job = e.job
-			if m := origination.FindStringSubmatch(header(h, "Job-Command-Arg")); m != nil {
-				callID = m[1]
-			}
+			callID = e.job
 		}
 		evs = append(evs, e)
 	}
-	if callID == "" || job == "" {
+	if callID == "" {
 		t.Fatalf("%s: no originate job in the capture", name)
 	}
-	return evs, callID, job
+	return evs, callID
 }
 
 var replayCases = []struct {
@@ -85,13 +80,13 @@ var replayCases = []struct {
 func TestReplayCapturesShuffled(t *testing.T) {
 	for _, tc := range replayCases {
 		t.Run(tc.capture, func(t *testing.T) {
-			evs, callID, job := loadCapture(t, tc.capture)
+			evs, callID := loadCapture(t, tc.capture)
 			for seed := range uint64(20) {
 				shuffled := slices.Clone(evs)
 				rand.New(rand.NewPCG(seed, 1)).Shuffle(len(shuffled), func(i, j int) { shuffled[i], shuffled[j] = shuffled[j], shuffled[i] })
 				var out []media.Event
 				n := newNormalizer("fs1", time.Now, func(e media.Event) { out = append(out, e) })
-				n.track(callID, job)
+				n.track(callID)
 				var h eventHeap
 				for _, e := range shuffled {
 					heap.Push(&h, e)
@@ -123,13 +118,13 @@ func TestReplayCapturesShuffled(t *testing.T) {
 func TestReplayUnorderedInvariants(t *testing.T) {
 	for _, tc := range replayCases {
 		t.Run(tc.capture, func(t *testing.T) {
-			evs, callID, job := loadCapture(t, tc.capture)
+			evs, callID := loadCapture(t, tc.capture)
 			for seed := range uint64(50) {
 				shuffled := slices.Clone(evs)
 				rand.New(rand.NewPCG(seed, 2)).Shuffle(len(shuffled), func(i, j int) { shuffled[i], shuffled[j] = shuffled[j], shuffled[i] })
 				var out []media.Event
 				n := newNormalizer("fs1", time.Now, func(e media.Event) { out = append(out, e) })
-				n.track(callID, job)
+				n.track(callID)
 				for _, e := range shuffled {
 					n.handle(e)
 				}

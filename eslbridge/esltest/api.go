@@ -147,18 +147,33 @@ func (s *Server) broadcast(arg string) string {
 		return "-ERR invalid uuid\n"
 	}
 	file := argv[1]
+	if !strings.Contains(file, "://") && !strings.Contains(file, "::") && !strings.HasPrefix(file, "/") {
+		// As FreeSWITCH does: events name a sound file by its path under the sound prefix
+		// (seen on 1.10.12 with uuid_broadcast hello-world.wav).
+		file = SoundPrefix + "/" + file
+	}
 	c.playing = append(c.playing, file)
-	c.setVar("current_application_data", file)
-	c.setVar("current_application", "playback")
-	s.emit(s.channelEvent(c, "CHANNEL_EXECUTE", nil, []variable{{"Application", "playback"}, {"Application-Data", file}}))
-	s.emit(s.channelEvent(c, "PLAYBACK_START", nil, playbackHeaders(file)))
+	// app::args runs that application; speak (text to speech) fires no PLAYBACK_* events,
+	// only its execution's (FreeSWITCH 1.10.12).
+	app, data := "playback", file
+	if a, d, ok := strings.Cut(file, "::"); ok {
+		app, data = a, d
+	}
+	c.setVar("current_application_data", data)
+	c.setVar("current_application", app)
+	s.emit(s.channelEvent(c, "CHANNEL_EXECUTE", nil, []variable{{"Application", app}, {"Application-Data", data}}))
+	if app == "playback" {
+		s.emit(s.channelEvent(c, "PLAYBACK_START", nil, playbackHeaders(file)))
+	}
 	s.later(c, s.opts.PromptLength, func() {
 		for i, f := range c.playing {
 			if f == file {
 				c.playing = append(c.playing[:i], c.playing[i+1:]...)
-				s.emit(s.channelEvent(c, "PLAYBACK_STOP", nil, playbackHeaders(file)))
-				s.emit(s.channelEvent(c, "CHANNEL_EXECUTE_COMPLETE", nil, []variable{{"Application", "playback"},
-					{"Application-Data", file}, {"Application-Response", "FILE PLAYED"}}))
+				if app == "playback" {
+					s.emit(s.channelEvent(c, "PLAYBACK_STOP", nil, playbackHeaders(file)))
+				}
+				s.emit(s.channelEvent(c, "CHANNEL_EXECUTE_COMPLETE", nil, []variable{{"Application", app},
+					{"Application-Data", data}, {"Application-Response", "FILE PLAYED"}}))
 				s.pressAfterPrompt(c)
 				return
 			}

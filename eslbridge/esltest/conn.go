@@ -248,10 +248,9 @@ func (c *conn) handle(cmd command) bool {
 		c.enqueue(apiResponse(c.s.api(name, arg, "")))
 	case "bgapi":
 		name, arg, _ := strings.Cut(strings.TrimLeft(rest, " "), " ")
-		job := cmd.headers["job-uuid"]
-		if job == "" {
-			job = uuid.NewString()
-		}
+		// FreeSWITCH 1.10.12 chose its own Job-UUID even when a Job-UUID line followed the
+		// command (eslbridge/testdata/real-bgapi-job-uuid.txt).
+		job := uuid.NewString()
 		c.enqueue(reply("+OK Job-UUID: "+job, "Job-UUID: "+job))
 		c.s.bgapi(name, arg, job)
 	default:
