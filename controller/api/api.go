@@ -570,11 +570,38 @@ func (h *handlers) stats(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	st, err := h.d.Store.Stats(c.Request().Context(), id)
+	ctx := c.Request().Context()
+	st, err := h.d.Store.Stats(ctx, id)
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, st)
+	camp, err := h.d.Store.Campaign(ctx, id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, struct {
+		campaigns.Stats
+		// Waiting says why a running campaign places no call now, when the reason is one
+		// the controller sees (its media pool has no node up).
+		Waiting string `json:"waiting,omitempty"`
+	}{st, waitingReason(camp, h.d.Pool.Status())})
+}
+
+// waitingReason is why a running campaign cannot place calls on its pool now, or "".
+func waitingReason(camp campaigns.Campaign, nodes []media.NodeStatus) string {
+	if camp.State != campaigns.StateRunning {
+		return ""
+	}
+	total := 0
+	for _, n := range nodes {
+		if slices.Contains(n.Pools, camp.MediaPool) {
+			total++
+			if n.Up {
+				return ""
+			}
+		}
+	}
+	return fmt.Sprintf("no media node of pool %q is up (%d in the pool)", camp.MediaPool, total)
 }
 
 func (h *handlers) nodes(c echo.Context) error {
