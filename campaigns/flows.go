@@ -31,9 +31,13 @@ func (e *FlowError) Error() string {
 	return fmt.Sprintf("flow has %d problems; first: %s", len(e.Problems), e.Problems[0])
 }
 
-// PublishFlow validates source and stores it as the next version of flow id (the flow's
-// own id must match). An identical source to the latest version publishes nothing and
-// returns that version.
+// PublishFlow validates source and stores it as version f.Version of flow id (the flow's
+// own id must match the URL's). The rule, one users can predict:
+//
+//   - the version written in the file is the version stored;
+//   - the same version with the same source publishes nothing and returns it;
+//   - a version older than the latest, or the latest's number with other content, is
+//     refused with ErrConflict (raise the version to publish a change).
 func (s *Store) PublishFlow(ctx context.Context, id string, source []byte, now time.Time) (FlowVersion, []ivr.Problem, error) {
 	f, problems := ivr.Parse(id+".yaml", source)
 	if ivr.HasErrors(problems) {
@@ -49,12 +53,17 @@ func (s *Store) PublishFlow(ctx context.Context, id string, source []byte, now t
 		}
 		err := tx.GetContext(ctx, &v, `SELECT `+columnsOf[FlowVersion]()+` FROM flows WHERE id = $1 ORDER BY version DESC LIMIT 1`, id)
 		switch {
-		case err == nil && v.Source == string(source):
-			return nil
-		case err != nil && !errors.Is(err, sql.ErrNoRows):
+		case errors.Is(err, sql.ErrNoRows):
+		case err != nil:
 			return err
+		case v.Version == f.Version && v.Source == string(source):
+			return nil
+		case v.Version == f.Version:
+			return fmt.Errorf("version %d is published with other content; raise the version to publish a change: %w", f.Version, ErrConflict)
+		case v.Version > f.Version:
+			return fmt.Errorf("version %d is older than the published version %d: %w", f.Version, v.Version, ErrConflict)
 		}
-		v = FlowVersion{ID: id, Version: v.Version + 1, Source: string(source), CreatedAt: now}
+		v = FlowVersion{ID: id, Version: f.Version, Source: string(source), CreatedAt: now}
 		_, err = tx.ExecContext(ctx, `INSERT INTO flows (id, version, source, created_at) VALUES ($1, $2, $3, $4)`,
 			v.ID, v.Version, v.Source, now)
 		return err

@@ -142,3 +142,36 @@ func TestInTxRetriesConflicts(t *testing.T) {
 		t.Errorf("a conflict that clears: %d runs, %v", runs, err)
 	}
 }
+
+// A flow's version is the one its file says: the same content again is a no-op, other
+// content under a published number or an older number is a conflict.
+func TestFlowVersionRule(t *testing.T) {
+	s := NewStore(db.DB)
+	ctx := context.Background()
+	flow := func(version int, greeting string) []byte {
+		return []byte(fmt.Sprintf("id: versioned\nversion: %d\nstart: a\nnodes:\n  a:\n    kind: play\n    prompt:\n      file: %s\n    next: b\n  b:\n    kind: hangup\n", version, greeting))
+	}
+	for _, step := range []struct {
+		version  int
+		greeting string
+		want     int // the version returned; 0: a conflict
+	}{
+		{2, "hello.wav", 2},     // the file's version, not 1
+		{2, "hello.wav", 2},     // the same again: nothing new
+		{2, "other.wav", 0},     // other content under a published number
+		{1, "hello.wav", 0},     // older than the latest
+		{5, "other.wav", 5},     // newer: published
+		{3, "something.wav", 0}, // a gap below the latest is still older
+	} {
+		v, _, err := s.PublishFlow(ctx, "versioned", flow(step.version, step.greeting), time.Now())
+		switch {
+		case step.want == 0 && !errors.Is(err, ErrConflict):
+			t.Errorf("version %d %s: %v, want a conflict", step.version, step.greeting, err)
+		case step.want != 0 && (err != nil || v.Version != step.want):
+			t.Errorf("version %d %s: %v %v, want version %d", step.version, step.greeting, v.Version, err, step.want)
+		}
+	}
+	if latest, _ := s.Flow(ctx, "versioned"); latest.Version != 5 {
+		t.Errorf("latest %d, want 5", latest.Version)
+	}
+}

@@ -334,6 +334,12 @@ func (a *App) publishFlows(ctx context.Context, store *campaigns.Store) error {
 			return fmt.Errorf("flows: %s", strings.Join(msgs, "\n"))
 		}
 		v, _, err := store.PublishFlow(ctx, f.ID, data, a.clock.Now())
+		if errors.Is(err, campaigns.ErrConflict) {
+			// A version published since (through the API) stands: files publish only
+			// versions newer than what is stored.
+			a.log.Warn("flow file not published", "file", file, "err", err)
+			continue
+		}
 		if err != nil {
 			return fmt.Errorf("flows: %s: %w", file, err)
 		}
