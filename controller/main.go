@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime/debug"
 	"slices"
 	"strings"
@@ -65,6 +66,35 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return flows(args[1:], stdout, stderr)
 	}
 	return fmt.Errorf("unknown command %q\n%s", args[0], usage)
+}
+
+// tokenFile is where a demo writes the admin token it generated (README's examples read it).
+const tokenFile = ".data/admin-token"
+
+// banner is what `serve` prints once it is up: where the API is, the token (only one it
+// generated: a token from the environment is the operator's secret), and what to try.
+// A demo also writes a generated token to tokenFile.
+func banner(addr, token string, generated, demo bool) string {
+	api := "http://" + addr + "/api/v1"
+	tok, use := "from CALLPLANE_ADMIN_TOKEN", "$CALLPLANE_ADMIN_TOKEN"
+	if generated {
+		use = token
+		tok = token + "   (generated; set CALLPLANE_ADMIN_TOKEN to choose one)"
+		if demo {
+			if err := os.MkdirAll(filepath.Dir(tokenFile), 0o700); err == nil && os.WriteFile(tokenFile, []byte(token), 0o600) == nil {
+				tok += "\n           also in " + tokenFile
+				use = "$(cat " + tokenFile + ")"
+			}
+		}
+	}
+	return fmt.Sprintf(`
+callplane is up
+  API      %s   (OpenAPI: %s/openapi.yaml)
+  token    %s
+  next     curl -s -H "Authorization: Bearer %s" %s/campaigns/1/stats
+           curl -s -N -H "Authorization: Bearer %s" %s/events   # live call events
+
+`, api, api, tok, use, api, use, api)
 }
 
 // usageOf is the usage of the command words (the lines of usage that start with them, or
@@ -125,9 +155,9 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	log := newLogger(stderr, cfg.Log)
-	if cfg.Auth.AdminToken == "" {
+	generated := cfg.Auth.AdminToken == ""
+	if generated {
 		cfg.Auth.AdminToken = newToken()
-		fmt.Fprintf(stderr, "callplane: generated admin token (set CALLPLANE_ADMIN_TOKEN to choose one):\n\n    %s\n\n", cfg.Auth.AdminToken)
 	}
 	app := New(cfg, Options{Demo: *demo, Log: log})
 	if err := app.Start(ctx); err != nil {
@@ -137,6 +167,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	log.Info("callplane is serving", "addr", "http://"+app.Addr(), "demo", *demo)
+	fmt.Fprint(stderr, banner(app.Addr(), cfg.Auth.AdminToken, generated, *demo))
 	<-ctx.Done()
 	log.Info("shutting down")
 	stopCtx, cancel := context.WithTimeout(context.Background(), cfg.Dialer.DrainTimeout+30*time.Second)
