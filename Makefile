@@ -2,7 +2,7 @@
 GO ?= go
 BIN := bin/callplane
 
-.PHONY: all build run test test-real fuzz lint bench fmt clean
+.PHONY: all build run demo-reset test test-real fuzz lint bench fmt clean
 
 all: build
 
@@ -13,6 +13,12 @@ build:
 # (when DATABASE_URL is unset) and a demo broadcast campaign. Ctrl-C stops everything.
 run: build
 	./$(BIN) serve --config configs/callplane.demo.yaml --demo
+
+# A second `make run` keeps the demo's database (.data/pg): campaigns and calls go on where
+# they were. demo-reset deletes it, and the next `make run` starts clean.
+demo-reset:
+	@if [ -f .data/pg/data/postmaster.pid ]; then echo 'stop make run first (.data/pg is in use)'; exit 1; fi
+	rm -rf .data
 
 # Every test with the race detector. Database tests get a real PostgreSQL: TEST_DATABASE_URL
 # when set, else a throw-away cluster from the machine's PostgreSQL binaries.
