@@ -360,6 +360,13 @@ func (c *Config) validate() error {
 	if !slices.Contains([]string{"text", "json"}, c.Log.Format) {
 		errs = append(errs, fmt.Errorf("log.format %q: want text or json", c.Log.Format))
 	}
+	for key, p := range map[string]string{"dialer.default_prompt": c.Dialer.DefaultPrompt, "dialer.abandon_prompt": c.Dialer.AbandonPrompt} {
+		if p != "" {
+			if err := media.CheckPrompt(p); err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", key, err))
+			}
+		}
+	}
 	seen := map[string]bool{}
 	for i, n := range c.Media.Nodes {
 		where := fmt.Sprintf("media.nodes[%d]", i)

@@ -54,6 +54,7 @@ media:
 		{name: "unknown key names its line", body: "http:\n  adress: x\n", wantErr: "line 2: http.adress: unknown key"},
 		{name: "a typo gets a suggestion", body: strings.Replace(node, "dial_template", "dial_templte", 1),
 			wantErr: "media.nodes[0].dial_templte: unknown key; did you mean dial_template"},
+		{name: "a prompt that runs an application", body: "dialer:\n  default_prompt: \"system::touch /tmp/x\"\n", wantErr: "dialer.default_prompt: prompt"},
 		{name: "a duration without a unit", body: "dialer:\n  lost_grace: 100\n", wantErr: "line 2: dialer.lost_grace: 100 has no unit: write 100s"},
 		{name: "a duration that is no duration", body: "dialer:\n  tick: soon\n", wantErr: `dialer.tick: "soon" is not a duration`},
 		{name: "bad duration", body: "dialer:\n  tick: fast\n", wantErr: "line 2"},
