@@ -442,6 +442,10 @@ func (c *Client) Connect(ctx context.Context, app string) (*EventStream, error) 
 		Subprotocols: []string{"ari"},
 	})
 	if err != nil {
+		if resp != nil && resp.StatusCode == http.StatusUnauthorized {
+			return nil, &Error{Method: http.MethodGet, Path: "/events", Status: resp.StatusCode,
+				Message: fmt.Sprintf("Asterisk refused ARI user %q or its password (ari.conf)", c.username)}
+		}
 		if resp != nil && resp.StatusCode != http.StatusSwitchingProtocols {
 			return nil, &Error{Method: http.MethodGet, Path: "/events", Status: resp.StatusCode, Message: err.Error()}
 		}

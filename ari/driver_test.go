@@ -522,3 +522,16 @@ func waitFor(t *testing.T, cond func() bool) {
 		time.Sleep(2 * ms)
 	}
 }
+
+// A wrong ARI password says so, in one line.
+func TestWrongPasswordSaysSo(t *testing.T) {
+	srv := startFake(t, aritest.Options{})
+	c, err := ari.NewClient(srv.URL(), "asterisk", "wrong", time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Connect(context.Background(), "callplane")
+	if ari.StatusOf(err) != 401 || !strings.Contains(err.Error(), `refused ARI user "asterisk" or its password`) || strings.Contains(err.Error(), "\n") {
+		t.Fatalf("wrong password: %v", err)
+	}
+}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"net/textproto"
 	"slices"
 	"strings"
 	"sync"
@@ -11,6 +13,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/percipia/eslgo"
 
 	"github.com/callplane/callplane/eslbridge/esltest"
 	"github.com/callplane/callplane/media"
@@ -433,5 +436,14 @@ func TestHungNodeIsDetected(t *testing.T) {
 	}
 	if h, _ := r.hangup(t, id); h.NodeLost || !h.Answered {
 		t.Fatalf("hangup %+v", h)
+	}
+}
+
+// A wrong event-socket password says so, in one line.
+func TestWrongPasswordSaysSo(t *testing.T) {
+	srv := startNode(t, esltest.Options{})
+	_, err := dialESL(ctx, srv.Addr(), "wrong", time.Second, slog.New(slog.DiscardHandler), func(textproto.MIMEHeader, []byte) {})
+	if !errors.Is(err, eslgo.ErrAuthRefused) || !strings.Contains(err.Error(), "refused the password: -ERR invalid") || strings.Contains(err.Error(), "\n") {
+		t.Fatalf("wrong password: %v", err)
 	}
 }

@@ -146,7 +146,11 @@ func (c *Conn) doAuth(ctx context.Context, auth command.Auth) error {
 		return err
 	}
 	if !response.IsOk() {
-		return fmt.Errorf("failed to auth %#v", response)
+		// callplane patch: a typed error with the server's reply, not a dump of the response.
+		return fmt.Errorf("%w: %s", ErrAuthRefused, response.GetReply())
 	}
 	return nil
 }
+
+// ErrAuthRefused is returned by Dial when the server refuses the password (callplane patch).
+var ErrAuthRefused = errors.New("event socket refused the password")
