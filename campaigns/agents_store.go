@@ -146,7 +146,7 @@ func (s *Store) CreateAgent(ctx context.Context, a Agent, now time.Time) (Agent,
 		return Agent{}, err
 	}
 	a.State, a.Since, a.CreatedAt = AgentLoggedOut, now, now
-	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+	err := s.inTx(ctx, "create agent", func(tx *sqlx.Tx) error {
 		err := tx.GetContext(ctx, &a.ID, `
 			INSERT INTO agents (name, team, department, endpoints, node, max_wrap_ms, state, state_since, created_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING id`,

@@ -86,7 +86,7 @@ func (s *Store) ScheduleCallback(ctx context.Context, callID string, agentID int
 	if !anyone {
 		cb.AgentID = &agentID
 	}
-	err = s.inTx(ctx, func(tx *sqlx.Tx) error {
+	err = s.inTx(ctx, "schedule callback of call "+callID, func(tx *sqlx.Tx) error {
 		err := tx.GetContext(ctx, &cb.ID, `INSERT INTO callbacks (campaign_id, lead_id, agent_id, due_at, zone, from_call, created_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`, cb.CampaignID, cb.LeadID, cb.AgentID, due, zone, callID, now)
 		var pe *pq.Error
@@ -122,7 +122,7 @@ func (s *Store) leaseCallbacks(ctx context.Context, campaignID int64, agents []i
 		closed = []string{}
 	}
 	var out []CallbackLease
-	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+	err := s.inTx(ctx, fmt.Sprintf("lease callbacks of campaign %d", campaignID), func(tx *sqlx.Tx) error {
 		out = out[:0]
 		for _, agent := range agents {
 			var cl CallbackLease

@@ -100,7 +100,7 @@ func (s *Store) CreateCallerIDPool(ctx context.Context, p CallerIDPool, numbers 
 	if err := p.Normalize(); err != nil {
 		return CallerIDPool{}, err
 	}
-	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+	err := s.inTx(ctx, "create caller-id pool "+p.Name, func(tx *sqlx.Tx) error {
 		err := tx.GetContext(ctx, &p.ID, `INSERT INTO caller_id_pools (name, hourly_cap, daily_cap, cooldown_ms, min_answer_rate, min_calls, created_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`, p.Name, p.HourlyCap, p.DailyCap, p.CooldownMs, p.MinAnswerRate, p.MinCalls, now)
 		var pe *pq.Error
@@ -123,7 +123,7 @@ func (s *Store) CreateCallerIDPool(ctx context.Context, p CallerIDPool, numbers 
 // AddCallerIDs adds numbers to a pool; numbers already in it are left as they are.
 func (s *Store) AddCallerIDs(ctx context.Context, pool string, numbers []string, phones crm.PhoneNormalizer, now time.Time) ([]RowReject, error) {
 	var rejected []RowReject
-	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+	err := s.inTx(ctx, "add caller ids to pool "+pool, func(tx *sqlx.Tx) error {
 		var id int64
 		if err := tx.GetContext(ctx, &id, `SELECT id FROM caller_id_pools WHERE name = $1`, pool); errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("caller-id pool %q: %w", pool, ErrNotFound)

@@ -41,7 +41,7 @@ const dncReason = `(SELECT CASE WHEN count(*) = 0 THEN NULL WHEN bool_or(d.campa
 // entry already on the same list. It returns how many entries were new.
 func (s *Store) AddDNC(ctx context.Context, entries []DNCEntry, now time.Time) (int, error) {
 	added := 0
-	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+	err := s.inTx(ctx, "add do-not-call entries", func(tx *sqlx.Tx) error {
 		added = 0
 		for _, e := range entries {
 			var inserted bool
@@ -100,7 +100,7 @@ func (s *Store) CheckDNC(ctx context.Context, campaignID int64, phone string, no
 // SkipLeased gives a leased lead up without dialing it: its attempt row is removed, the
 // lead becomes final with reason as its last outcome, and the decision is logged.
 func (s *Store) SkipLeased(ctx context.Context, callID, reason string, now time.Time) error {
-	return s.inTx(ctx, func(tx *sqlx.Tx) error {
+	return s.inTx(ctx, "skip call "+callID, func(tx *sqlx.Tx) error {
 		var a struct {
 			LeadID     int64 `db:"lead_id"`
 			CampaignID int64 `db:"campaign_id"`

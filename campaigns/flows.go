@@ -47,7 +47,7 @@ func (s *Store) PublishFlow(ctx context.Context, id string, source []byte, now t
 		return FlowVersion{}, problems, &ValidationError{Problems: []string{fmt.Sprintf("id: the flow says %q, the URL %q", f.ID, id)}}
 	}
 	var v FlowVersion
-	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+	err := s.inTx(ctx, "publish flow "+id, func(tx *sqlx.Tx) error {
 		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtext('flow:' || $1))`, id); err != nil {
 			return err
 		}
@@ -59,9 +59,9 @@ func (s *Store) PublishFlow(ctx context.Context, id string, source []byte, now t
 		case v.Version == f.Version && v.Source == string(source):
 			return nil
 		case v.Version == f.Version:
-			return fmt.Errorf("version %d is published with other content; raise the version to publish a change: %w", f.Version, ErrConflict)
+			return fmt.Errorf("flow %s: version %d is published with other content; raise the version to publish a change: %w", id, f.Version, ErrConflict)
 		case v.Version > f.Version:
-			return fmt.Errorf("version %d is older than the published version %d: %w", f.Version, v.Version, ErrConflict)
+			return fmt.Errorf("flow %s: version %d is older than the published version %d: %w", id, f.Version, v.Version, ErrConflict)
 		}
 		v = FlowVersion{ID: id, Version: f.Version, Source: string(source), CreatedAt: now}
 		_, err = tx.ExecContext(ctx, `INSERT INTO flows (id, version, source, created_at) VALUES ($1, $2, $3, $4)`,
@@ -69,7 +69,7 @@ func (s *Store) PublishFlow(ctx context.Context, id string, source []byte, now t
 		return err
 	})
 	if err != nil {
-		return FlowVersion{}, problems, fmt.Errorf("publish flow %s: %w", id, err)
+		return FlowVersion{}, problems, err
 	}
 	return v, problems, nil
 }

@@ -74,7 +74,7 @@ func (s *Store) RunningCampaigns(ctx context.Context) ([]Campaign, error) {
 // Act applies start, pause or stop and wakes the dialers.
 func (s *Store) Act(ctx context.Context, id int64, action string, now time.Time) (Campaign, error) {
 	var out Campaign
-	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+	err := s.inTx(ctx, fmt.Sprintf("%s campaign %d", action, id), func(tx *sqlx.Tx) error {
 		var c Campaign
 		err := tx.GetContext(ctx, &c, `SELECT `+columnsOf[Campaign]()+` FROM campaigns WHERE id = $1 FOR UPDATE`, id)
 		if errors.Is(err, sql.ErrNoRows) {
@@ -112,7 +112,7 @@ type ImportResult struct {
 // rejected with the row's line (or index); the others are stored in one transaction.
 func (s *Store) Import(ctx context.Context, campaignID int64, parsed crm.ImportResult, now time.Time) (ImportResult, error) {
 	res := ImportResult{Rejected: parsed.Rejected}
-	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+	err := s.inTx(ctx, fmt.Sprintf("import into campaign %d", campaignID), func(tx *sqlx.Tx) error {
 		res.Imported = 0
 		res.Rejected = parsed.Rejected
 		var state string
@@ -220,7 +220,7 @@ func (s *Store) Stats(ctx context.Context, id int64) (Stats, error) {
 		var o string
 		var n int
 		if err := rows.Scan(&o, &n); err != nil {
-			return st, err
+			return st, fmt.Errorf("stats %d: %w", id, err)
 		}
 		st.Attempts += n
 		if o == "" {
@@ -283,7 +283,7 @@ func (s *Store) leaseLeads(ctx context.Context, campaignID int64, n int, owner s
 		closed = []string{} // pq sends a nil slice as NULL, and "= ANY(NULL)" filters every lead out
 	}
 	var leases []Lease
-	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+	err := s.inTx(ctx, fmt.Sprintf("lease leads of campaign %d", campaignID), func(tx *sqlx.Tx) error {
 		leases = leases[:0]
 		err := tx.SelectContext(ctx, &leases, `
 			WITH due AS (
@@ -347,7 +347,7 @@ func (s *Store) Unlease(ctx context.Context, callID string, now time.Time) error
 // DeferLeased undoes a lease like Unlease, but the lead is due only at until, and the skip
 // is logged with reason when one is given (an agent skipped it in preview).
 func (s *Store) DeferLeased(ctx context.Context, callID string, until time.Time, reason string, now time.Time) error {
-	return s.inTx(ctx, func(tx *sqlx.Tx) error {
+	return s.inTx(ctx, "defer call "+callID, func(tx *sqlx.Tx) error {
 		var a struct {
 			LeadID     int64 `db:"lead_id"`
 			CampaignID int64 `db:"campaign_id"`
@@ -382,7 +382,10 @@ func (s *Store) DeferLeased(ctx context.Context, callID string, until time.Time,
 func (s *Store) SetAttemptRoute(ctx context.Context, callID, node, trunk, callerID string) error {
 	_, err := s.db.ExecContext(ctx, `UPDATE attempts SET node = $2, trunk = $3, caller_id = $4 WHERE call_id = $1`,
 		callID, node, trunk, callerID)
-	return err
+	if err != nil {
+		return fmt.Errorf("route of call %s: %w", callID, err)
+	}
+	return nil
 }
 
 // Result is how an attempt ended.
@@ -413,7 +416,7 @@ const abandonQuarantine = 72 * time.Hour
 // is exhausted; anything else is due again after retryAfter. It is idempotent: an
 // attempt already ended is left as it is.
 func (s *Store) EndAttempt(ctx context.Context, callID string, r Result, retryAfter time.Duration, maxOutcome int, now time.Time) error {
-	return s.inTx(ctx, func(tx *sqlx.Tx) error {
+	return s.inTx(ctx, "end attempt "+callID, func(tx *sqlx.Tx) error {
 		var leadID int64
 		err := tx.GetContext(ctx, &leadID, `
 			UPDATE attempts SET state = 'ended', outcome = $2, cause = $3, sip_code = nullif($4, 0),
@@ -507,7 +510,10 @@ func (s *Store) OpenAttempts(ctx context.Context, campaignID int64) ([]OpenAttem
 	var out []OpenAttempt
 	err := s.db.SelectContext(ctx, &out, `SELECT call_id, lead_id, node, started_at FROM attempts
 		WHERE campaign_id = $1 AND state = 'dialing' ORDER BY id`, campaignID)
-	return out, err
+	if err != nil {
+		return nil, fmt.Errorf("open attempts of campaign %d: %w", campaignID, err)
+	}
+	return out, nil
 }
 
 // CompleteIfDone marks a running campaign completed when none of its leads is open.
@@ -518,7 +524,7 @@ func (s *Store) CompleteIfDone(ctx context.Context, id int64, now time.Time) (bo
 		  AND NOT EXISTS (SELECT 1 FROM leads WHERE campaign_id = $1 AND status IN ('pending', 'dialing'))
 		  AND NOT EXISTS (SELECT 1 FROM callbacks WHERE campaign_id = $1 AND state <> 'done')`, id, now)
 	if err != nil {
-		return false, err
+		return false, fmt.Errorf("complete campaign %d: %w", id, err)
 	}
 	n, _ := res.RowsAffected()
 	return n == 1, nil
@@ -526,13 +532,29 @@ func (s *Store) CompleteIfDone(ctx context.Context, id int64, now time.Time) (bo
 
 // inTx runs fn in a transaction; a run that PostgreSQL aborts for a serialization failure
 // or a deadlock is run again (at most maxTxTries in all), so fn must be safe to repeat.
-func (s *Store) inTx(ctx context.Context, fn func(*sqlx.Tx) error) error {
+//
+// what names the work for the error; the domain's own errors (validation, not found,
+// conflict) are returned as they are, since they already say what is wrong.
+func (s *Store) inTx(ctx context.Context, what string, fn func(*sqlx.Tx) error) error {
 	for try := 1; ; try++ {
 		err := s.tryTx(ctx, fn)
-		if err == nil || !txConflict(err) || try == maxTxTries {
+		switch {
+		case err == nil:
+			return nil
+		case txConflict(err) && try < maxTxTries:
+			continue
+		case isDomainError(err):
 			return err
 		}
+		return fmt.Errorf("%s: %w", what, err)
 	}
+}
+
+// isDomainError reports the errors the API answers with 4xx: they carry their own message.
+func isDomainError(err error) bool {
+	var ve *ValidationError
+	var fe *FlowError
+	return errors.Is(err, ErrNotFound) || errors.Is(err, ErrConflict) || errors.As(err, &ve) || errors.As(err, &fe)
 }
 
 // maxTxTries bounds the runs of a transaction that PostgreSQL aborted for a conflict.
@@ -567,7 +589,10 @@ func (s *Store) CampaignByName(ctx context.Context, name string) (Campaign, erro
 	if errors.Is(err, sql.ErrNoRows) {
 		return c, fmt.Errorf("campaign %q: %w", name, ErrNotFound)
 	}
-	return c, err
+	if err != nil {
+		return c, fmt.Errorf("campaign %q: %w", name, err)
+	}
+	return c, nil
 }
 
 // CampaignPatch is a change to a campaign's rules; nil fields stay as they are.
@@ -589,7 +614,7 @@ type CampaignPatch struct {
 // recheck.
 func (s *Store) UpdateCampaign(ctx context.Context, id int64, p CampaignPatch, check func(*Campaign) []string, now time.Time) (Campaign, error) {
 	var c Campaign
-	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+	err := s.inTx(ctx, fmt.Sprintf("update campaign %d", id), func(tx *sqlx.Tx) error {
 		err := tx.GetContext(ctx, &c, `SELECT `+columnsOf[Campaign]()+` FROM campaigns WHERE id = $1 FOR UPDATE`, id)
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("campaign %d: %w", id, ErrNotFound)
@@ -641,7 +666,7 @@ func (s *Store) UpdateCampaign(ctx context.Context, id int64, p CampaignPatch, c
 		return err
 	})
 	if err != nil {
-		return Campaign{}, fmt.Errorf("update campaign %d: %w", id, err)
+		return Campaign{}, err
 	}
 	return c, nil
 }

@@ -123,7 +123,7 @@ func TestInTxRetriesConflicts(t *testing.T) {
 		{errors.New("boom"), 1, true},
 	} {
 		runs := 0
-		err := s.inTx(context.Background(), func(tx *sqlx.Tx) error {
+		err := s.inTx(context.Background(), "test", func(tx *sqlx.Tx) error {
 			runs++
 			return tc.err
 		})
@@ -132,7 +132,7 @@ func TestInTxRetriesConflicts(t *testing.T) {
 		}
 	}
 	runs := 0
-	err := s.inTx(context.Background(), func(tx *sqlx.Tx) error {
+	err := s.inTx(context.Background(), "test", func(tx *sqlx.Tx) error {
 		if runs++; runs < 3 {
 			return fmt.Errorf("insert: %w", &pq.Error{Code: "40001"})
 		}
@@ -173,5 +173,23 @@ func TestFlowVersionRule(t *testing.T) {
 	}
 	if latest, _ := s.Flow(ctx, "versioned"); latest.Version != 5 {
 		t.Errorf("latest %d, want 5", latest.Version)
+	}
+}
+
+// A database error out of a transaction says what was being done; the domain's own errors
+// come out as they are.
+func TestInTxWrapsDatabaseErrors(t *testing.T) {
+	s := NewStore(db.DB)
+	err := s.inTx(context.Background(), "end attempt x", func(tx *sqlx.Tx) error {
+		_, err := tx.Exec(`SELECT * FROM no_such_table`)
+		return err
+	})
+	var pe *pq.Error
+	if err == nil || !strings.HasPrefix(err.Error(), "end attempt x: ") || !errors.As(err, &pe) {
+		t.Errorf("database error: %v", err)
+	}
+	domain := fmt.Errorf("campaign 3: %w", ErrNotFound)
+	if err := s.inTx(context.Background(), "x", func(*sqlx.Tx) error { return domain }); err != domain {
+		t.Errorf("domain error: %v", err)
 	}
 }
